@@ -64,8 +64,8 @@ def extract_code(value: object) -> str | None:
 def split_list_arg(value: str) -> list[str]:
     """Split a ``-a`` list argument on commas and whitespace (SPEC §4).
 
-    A column URL's own comma (``/news/1350,2022...html``) stays in the URL: a
-    comma starts a new entry only when what follows looks like the start of
+    A column URL's own comma (``/news/1350,2022...html``) stays in the URL: after a
+    URL, a comma starts a new entry only when what follows looks like the start of
     one (a URL, an infoCode, or a bare 18-digit code).
     """
     items: list[str] = []
@@ -73,7 +73,8 @@ def split_list_arg(value: str) -> list[str]:
         pieces = chunk.split(",")
         current = pieces[0]
         for piece in pieces[1:]:
-            if _ITEM_START_RE.match(piece) or not current:
+            in_url = "/" in current
+            if not in_url or _ITEM_START_RE.match(piece) or not current:
                 if current:
                     items.append(current)
                 current = piece

@@ -1,0 +1,47 @@
+# newscrawler: a newcomer needs only `make demo` (or `make crawl`) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARCHIVE_DIR ?= output
+DEMO_PORT ?= 0
+
+.PHONY: all venv test lint demo crawl bench clean distclean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Run the test suite (offline: fixtures and loopback servers only).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## ruff and mypy on the package.
+lint: $(STAMP)
+	$(BIN)/ruff check newscrawler tests bench
+	$(BIN)/mypy
+
+## Serve the bundled sample on 127.0.0.1 and crawl it into $(ARCHIVE_DIR)/ (offline).
+demo: $(STAMP)
+	$(BIN)/python -m newscrawler.demo --fixtures tests/fixtures/eastmoney --archive $(ARCHIVE_DIR) --port $(DEMO_PORT)
+
+## Crawl the real feeds (EASTMONEY_FEEDS) into $(ARCHIVE_DIR)/.
+crawl: $(STAMP)
+	$(BIN)/scrapy crawl eastmoney -s ARCHIVE_DIR=$(ARCHIVE_DIR)
+
+## Run every benchmark and print a table of figures.
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	find $(ARCHIVE_DIR) -mindepth 1 ! -name .gitkeep -exec rm -rf {} + 2>/dev/null || true
+
+distclean: clean
+	rm -rf $(VENV)

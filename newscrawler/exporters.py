@@ -1,0 +1,88 @@
+"""The Jekyll post exporter: one Article -> one post file (SPEC §6), plus its category page.
+
+A Scrapy :class:`BaseItemExporter`, driven one post per file by
+:class:`newscrawler.pipelines.WritePostPipeline`. Rendering is :mod:`newscrawler.posts`;
+this class only decides paths and writes atomically inside the archive root.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.exporters import BaseItemExporter
+
+from newscrawler.fsutil import atomic_write, confined
+from newscrawler.items import KIND_EMNEWS
+from newscrawler.posts import render_category_page, render_post, share_url, target_for
+
+POSTS_DIR = "_posts"
+CATEGORY_DIR = "category"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    relative: str
+    written: bool
+    category_page: str | None
+    category_written: bool
+
+
+class JekyllPostExporter(BaseItemExporter):
+    """Writes each exported item as ``<archive>/_posts/YYYY-MM-DD-<id>.md``."""
+
+    def __init__(self, archive_dir: Path, *, site: str, share_url_template: str, **kwargs: Any) -> None:
+        super().__init__(dont_fail=True, **kwargs)
+        self.archive_dir = Path(archive_dir)
+        self.site = site.rstrip("/")
+        self.share_url_template = share_url_template
+
+    def render(self, item: Any) -> tuple[str, str, str | None, str | None]:
+        """``(relative path, post text, category page path, category page text)``."""
+        adapter = ItemAdapter(item)
+        kind = adapter["kind"]
+        target = target_for(
+            code=adapter["code"],
+            kind=kind,
+            date=adapter["date"],
+            outlet=adapter.get("outlet") or "",
+            slug=adapter.get("slug") or "",
+            site=self.site,
+        )
+        source = (
+            adapter.get("source_url")
+            if kind == KIND_EMNEWS
+            else share_url(self.share_url_template, adapter["code"])
+        )
+        text = render_post(
+            target=target,
+            title=adapter["title"],
+            date=adapter["date"],
+            body=adapter.get("body") or "",
+            source_url=source or "",
+            site=self.site,
+            digest=adapter.get("digest") or "",
+        )
+        category_text = (
+            render_category_page(adapter["outlet"], target.category) if target.category_page else None
+        )
+        return f"{POSTS_DIR}/{target.filename}", text, target.category_page, category_text
+
+    def export_item(self, item: Any) -> None:
+        self.write_post(item)
+
+    def write_post(self, item: Any) -> ExportResult:
+        """Write *item*'s post (and its category page if missing); say what changed."""
+        relative, text, category_page, category_text = self.render(item)
+        path = confined(self.archive_dir, relative)
+        category_written = False
+        if category_page and category_text is not None:
+            category_path = confined(self.archive_dir, category_page)
+            # An existing category page (perhaps hand-edited, as on the real site) is kept.
+            if not category_path.exists():
+                category_written = atomic_write(category_path, category_text.encode("utf-8"))
+        written = atomic_write(path, text.encode("utf-8"))
+        return ExportResult(path, relative, written, category_page, category_written)

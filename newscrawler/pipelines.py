@@ -1,0 +1,190 @@
+"""Item pipelines: thin Scrapy adapters around the pure cores.
+
+validate (:mod:`newscrawler.dates`, :mod:`newscrawler.posts`) -> clean
+(:mod:`newscrawler.cleaning`) -> dedupe -> write (:mod:`newscrawler.exporters`).
+Every drop raises :class:`DropItem` with a reason, counted as
+``newscrawler/dropped/<reason>`` and logged with the article's URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from newscrawler.cleaning import clean_body
+from newscrawler.dates import BEIJING, parse_date
+from newscrawler.exporters import JekyllPostExporter
+from newscrawler.ids import info_code, is_code
+from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
+from newscrawler.outcomes import counter
+from newscrawler.posts import (
+    Slugger,
+    digest_text,
+    is_safe_slug,
+    normalize_outlet,
+    normalize_title,
+    safe_source_url,
+)
+from newscrawler.session import ArchiveSession
+
+logger = logging.getLogger(__name__)
+
+#: How far in the future a publication date may lie (clock skew) before it is refused.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+class _Stats:
+    def __init__(self, crawler: Crawler) -> None:
+        assert crawler.stats is not None
+        self.stats = crawler.stats
+
+    def inc(self, *parts: str) -> None:
+        self.stats.inc_value(counter(*parts))
+
+
+def drop(stats: _Stats, item: Article, reason: str, detail: str = "", level: str = "WARNING") -> DropItem:
+    """Count and describe a drop; the caller raises what this returns."""
+    stats.inc("dropped", reason)
+    return DropItem(f"{reason}{': ' + detail if detail else ''}", log_level=level)
+
+
+class ValidatePipeline:
+    """Drops articles without a valid code, title, date (or outlet, for outlet posts);
+    normalizes the title, date and outlet."""
+
+    def __init__(self, crawler: Crawler, article_url_template: str, clock: Callable[[], datetime]) -> None:
+        self.stats = _Stats(crawler)
+        self.article_url_template = article_url_template
+        self.clock = clock
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
+        return cls(crawler, crawler.settings.get("EASTMONEY_ARTICLE_URL"), lambda: datetime.now(BEIJING))
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        if not is_code(item.code):
+            raise drop(self.stats, item, "bad_code", repr(item.code)[:60])
+        item.title_raw = item.title_raw or item.title
+        item.title = normalize_title(item.title_raw)
+        if not item.title:
+            raise drop(self.stats, item, "no_title")
+        item.date_raw = item.date_raw or ""
+        date = (
+            parse_date(item.date_raw) if item.date_raw else (item.date and parse_date(item.date.isoformat()))
+        )
+        if date is None:
+            raise drop(self.stats, item, "bad_date" if item.date_raw else "no_date", repr(item.date_raw)[:60])
+        if date > self.clock() + FUTURE_TOLERANCE:
+            raise drop(self.stats, item, "future_date", date.isoformat())
+        item.date = date
+        if item.kind == KIND_OUTLET:
+            outlet = normalize_outlet(item.outlet)
+            if not outlet:
+                raise drop(self.stats, item, "no_outlet", repr(item.outlet)[:60])
+            item.outlet = outlet
+        elif item.kind == KIND_EMNEWS:
+            fallback = self.article_url_template.format(code=item.code, info_code=info_code(item.code))
+            item.source_url = safe_source_url(item.source_url) or fallback
+        else:
+            raise drop(self.stats, item, "bad_kind", repr(item.kind)[:20])
+        return item
+
+
+class CleanPipeline:
+    """Sanitizes the body (SPEC §7) and the rolling-news digest; drops empty bodies."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = _Stats(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CleanPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        item.body = clean_body(item.body_raw or item.body, base_url=item.url)
+        if item.kind == KIND_EMNEWS:
+            item.digest = digest_text(item.digest)
+        if not item.body:
+            raise drop(self.stats, item, "empty_body")
+        return item
+
+
+class DedupPipeline:
+    """One post per article code within a run (the store extends this across runs)."""
+
+    def __init__(self, crawler: Crawler, session: ArchiveSession) -> None:
+        self.stats = _Stats(crawler)
+        self.session = session
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
+        return cls(crawler, ArchiveSession.from_crawler(crawler))
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        if item.code in self.session.codes_this_run:
+            self.stats.inc("duplicates", "code")
+            raise DropItem(f"duplicate of article {item.code} already handled in this run", log_level="INFO")
+        self.session.codes_this_run.add(item.code)
+        return item
+
+
+class WritePostPipeline:
+    """Assigns the category slug and writes the post through :class:`JekyllPostExporter`."""
+
+    def __init__(self, crawler: Crawler, session: ArchiveSession, slugger: Slugger) -> None:
+        self.stats = _Stats(crawler)
+        self.session = session
+        self.slugger = slugger
+        self.exporter = JekyllPostExporter(
+            session.archive_dir, site=session.site, share_url_template=session.share_url_template
+        )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WritePostPipeline:
+        return cls(crawler, ArchiveSession.from_crawler(crawler), Slugger())
+
+    def open_spider(self) -> None:
+        self.exporter.start_exporting()
+
+    def close_spider(self) -> None:
+        self.exporter.finish_exporting()
+
+    def slug_for(self, outlet: str) -> str:
+        slug = self.session.slugs.get(outlet)
+        if slug is None:
+            slug = self.slugger.slug(outlet)
+            if is_safe_slug(slug):
+                self.session.slugs[outlet] = slug
+        return slug
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        if item.kind == KIND_OUTLET:
+            item.slug = self.slug_for(item.outlet)
+            if not is_safe_slug(item.slug):
+                raise drop(self.stats, item, "bad_slug", repr(item.outlet)[:60])
+        else:
+            item.slug = KIND_EMNEWS
+        result = self.exporter.write_post(item)
+        if result.written:
+            self.stats.inc("posts", "written")
+            logger.info("Wrote %s (%s)", result.relative, item.url)
+        else:
+            self.stats.inc("posts", "unchanged")
+            logger.debug("Unchanged %s (%s)", result.relative, item.url)
+        if result.category_written:
+            self.stats.inc("categories", "written")
+            logger.info("Wrote category page %s", result.category_page)
+        return item

@@ -1,0 +1,1 @@
+"""Spiders: navigation only. Parsing lives in :mod:`newscrawler.sources`."""
