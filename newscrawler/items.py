@@ -40,6 +40,8 @@ class Article:
     source_url: str = ""
     #: Where the text came from, and the feed or page that led to it.
     url: str = ""
+    #: The page relative links in the body are resolved against (the article page).
+    base_url: str = ""
     referer: str = ""
     #: Names of the sources that contributed (``feed``, ``text_api``, ``article_page``, ``finews``).
     sources: list[str] = field(default_factory=list)

@@ -115,10 +115,7 @@ class ArticleTextMixin:
             page = None
         merged = merge_text(text, page)
         if not merged.body:
-            self._inc("errors", "no_text")
-            logger.error(
-                "No text for article %s: text API and article page %s both failed", entry.code, response.url
-            )
+            yield from self.no_text(entry, f"text API and article page {response.url} both failed")
             return
         if page is not None and page.body and not (text and text.body):
             self._inc("text", "from_article_page")
@@ -167,5 +164,6 @@ class ArticleTextMixin:
             digest=digest,
             source_url=source_url if kind == KIND_EMNEWS else "",
             url=url,
+            base_url=self.article_url.format(code=entry.code, info_code=info_code(entry.code)),
             sources=sources,
         )
