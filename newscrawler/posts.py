@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from w3lib.html import remove_tags, replace_entities
+from lxml import etree
+from lxml import html as lxml_html
 
 from newscrawler.dates import BEIJING, format_post_date
 from newscrawler.ids import info_code, is_code
@@ -48,12 +49,23 @@ def _strip_controls(text: str) -> str:
     )
 
 
+def markup_to_text(raw: str) -> str:
+    """The text of a one-line HTML snippet (a title, an outlet, a digest): the HTML
+    parser decodes entities and drops tags, while ``<140>`` or ``a < b`` stay text."""
+    if "<" not in raw and "&" not in raw:
+        return raw
+    try:
+        fragment = lxml_html.fragment_fromstring(raw, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return raw
+    return str(fragment.text_content())
+
+
 def normalize_title(raw: str) -> str:
     """A title as written into the header: entities decoded, tags and control characters
     removed, whitespace collapsed. A ``<`` that could open a tag becomes ``&lt;`` so
     that the layout's ``{{ page.title }}`` never renders markup."""
-    text = replace_entities(raw or "")
-    text = remove_tags(text)
+    text = markup_to_text(raw or "")
     text = collapse_whitespace(_strip_controls(text))
     return _TAG_START_RE.sub("&lt;", text)
 
@@ -75,7 +87,7 @@ def yaml_quote(text: str) -> str:
 def normalize_outlet(raw: str) -> str:
     """An outlet name safe for the unquoted ``tags:`` line and a Jekyll tag: letters and
     digits of any script (and the middle dot), nothing else; entities and tags removed."""
-    text = remove_tags(replace_entities(raw or ""))
+    text = markup_to_text(raw or "")
     text = unicodedata.normalize("NFKC", text)
     kept = "".join(ch for ch in text if ch.isalnum() or ch in _OUTLET_KEEP)
     return kept.strip("".join(_OUTLET_KEEP))
@@ -166,7 +178,7 @@ def target_for(*, code: str, kind: str, date: datetime, outlet: str, slug: str, 
 def digest_text(digest: str) -> str:
     """A rolling-news digest as quoted in the post: the text after the last ``】``,
     tags removed, whitespace collapsed, HTML-escaped (it is Markdown, not trusted HTML)."""
-    text = remove_tags(replace_entities(digest or ""))
+    text = markup_to_text(digest or "")
     if "】" in text:
         text = text.rsplit("】", 1)[1]
     text = collapse_whitespace(_strip_controls(text))

@@ -39,6 +39,7 @@ def read_page(rel: str) -> str:
 def article_dict(article: Article) -> dict[str, Any]:
     data = dataclasses.asdict(article)
     assert data.pop("date") is None, "the parser must leave date to the pipeline"
+    assert data.pop("base_url") in ("", article.url)
     return data
 
 

@@ -1,0 +1,410 @@
+"""``scrapy crawl finews -a start_url=URL [-a follow_shares=true]``: back up a finews-style archive site.
+
+Navigation only: which page next, with which callback. The parsers of
+:mod:`newscrawler.sources.finews` read the pages (SPEC §3.3):
+
+- the index and every listing page (category pages, ``/emnews/``, pagination pages):
+  post links are followed to :meth:`FinewsSpider.parse_post`, listing links to
+  :meth:`FinewsSpider.parse_listing`;
+- every post page: its back links (category listings, mapped by the parser onto the
+  crawled site) are followed as listings, and the post becomes an :class:`Article`;
+- with ``follow_shares``, the post's original is fetched through the text API (article
+  page fallback, :class:`ArticleTextMixin`); when both fail the archived page's
+  Article is used, so nothing is lost.
+
+The crawl stays on the site's host (plus the text-API and article-page hosts with
+``follow_shares``): ``allowed_domains`` for Scrapy's offsite middleware, and an explicit
+check before every request. Scrapy's dupefilter stops loops between listings.
+
+One article, one post: an article on the site both as an outlet post and as a
+rolling-news (``/emnews/...``) post is written once, as the outlet post. Rolling-news
+post pages are requested only once the rest of the crawl is done (on ``spider_idle``),
+and those whose code an outlet post already produced are not requested at all; so the
+outlet post wins whatever the response order.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider, UsageError
+from scrapy.http import Response, TextResponse
+
+from newscrawler.ids import extract_code, is_code
+from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
+from newscrawler.outcomes import failure_reason
+from newscrawler.posts import is_safe_slug, normalize_outlet
+from newscrawler.session import ArchiveSession
+from newscrawler.sources.eastmoney import ArticleText, FeedEntry
+from newscrawler.sources.finews import EMNEWS_SLUG, SOURCE_NAME, FinewsIndexParser, FinewsPostParser
+from newscrawler.spiders.text import ARTICLE_CODE_META, ArticleTextMixin
+
+logger = logging.getLogger(__name__)
+
+TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
+FALSE_VALUES = frozenset({"false", "0", "no", "off", ""})
+
+#: A rolling-news post page: ``[/<base>]/emnews/YYYY/MM/DD/<id>.html`` (run on a URL path).
+_EMNEWS_POST_PATH_RE = re.compile(r"/emnews/\d{4}/\d{2}/\d{2}/[^/]+\.html$")
+
+#: Request meta key: what kind of site page a request is for (``start``, ``listing``, ``post``).
+PAGE_META = "newscrawler_finews_page"
+#: Request meta key: the archived post's Article, carried along the requests for its original.
+ARCHIVED_META = "newscrawler_finews_archived"
+
+USAGE = "scrapy crawl finews -a start_url=URL [-a follow_shares=true]"
+
+
+def usage_error(message: str) -> UsageError:
+    """Log *message* as one clear line (Scrapy then prints the traceback) and return the error
+    to raise: the crawl does not start and ``scrapy crawl`` exits with status 1."""
+    logger.error("%s", message)
+    return UsageError(message)
+
+
+def parse_bool(name: str, value: object) -> bool:
+    """A boolean spider argument: ``true/1/yes/on`` or ``false/0/no/off``; anything else is an error."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_VALUES:
+        return True
+    if text in FALSE_VALUES:
+        return False
+    raise usage_error(f"finews: -a {name}={value!r} is not a boolean (use true/false, 1/0, yes/no)")
+
+
+def check_start_url(value: object) -> str:
+    """The ``start_url`` argument, checked: an absolute http(s) URL with a host."""
+    if value is None or not str(value).strip():
+        raise usage_error(f"finews: the start_url argument is required: {USAGE}")
+    url = str(value).strip()
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise usage_error(
+            f"finews: start_url must be an absolute http(s) URL of an archive site's index, got {url!r}"
+        )
+    return url
+
+
+def host_of(url: str) -> str:
+    """The lower-case host name of *url* (no port), "" for junk."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def is_emnews_post_url(url: str) -> bool:
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    return bool(_EMNEWS_POST_PATH_RE.search(path))
+
+
+class FinewsSpider(ArticleTextMixin, Spider):
+    name = "finews"
+
+    def __init__(
+        self,
+        *args: Any,
+        start_url: str | None = None,
+        follow_shares: str | bool = False,
+        text_url: str = "",
+        article_url: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.start_url = check_start_url(start_url)
+        self.follow_shares = parse_bool("follow_shares", follow_shares)
+        self.text_url = text_url
+        self.article_url = article_url
+        self.index_parser = FinewsIndexParser()
+        self.post_parser = FinewsPostParser()
+        self._init_text_parsers()
+        self.allowed_domains = self._allowed_hosts()
+        #: The crawl's bookkeeping when Scrapy gives the spider no ``state`` (no ``JOBDIR``).
+        self._local_state: dict[str, Any] = {}
+        #: The archived Article of each code whose last source is being read (follow_shares); the
+        #: Article itself travels in the requests' meta, this only hands it to :meth:`no_text`.
+        self._archived: dict[str, Article] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FinewsSpider:
+        settings = crawler.settings
+        kwargs.setdefault("text_url", settings.get("EASTMONEY_TEXT_URL"))
+        kwargs.setdefault("article_url", settings.get("EASTMONEY_ARTICLE_URL"))
+        spider = cls(*args, **kwargs)
+        spider._set_crawler(crawler)
+        crawler.signals.connect(spider.on_spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_item_scraped, signal=signals.item_scraped)
+        return spider
+
+    def _allowed_hosts(self) -> list[str]:
+        hosts = [host_of(self.start_url)]
+        if self.follow_shares:
+            for template in (self.text_url, self.article_url):
+                hosts.append(host_of(template.format(info_code="NW0", code="0")) if template else "")
+        return list(dict.fromkeys(h for h in hosts if h))
+
+    # --- bookkeeping: in ``self.state`` with JOBDIR, so that a resumed crawl carries on ----
+
+    def _state(self) -> dict[str, Any]:
+        state = getattr(self, "state", None)
+        return state if isinstance(state, dict) else self._local_state
+
+    def _set(self, key: str) -> set[str]:
+        found: set[str] = self._state().setdefault(f"finews_{key}", set())
+        return found
+
+    @property
+    def _deferred(self) -> dict[str, str]:
+        """Rolling-news post pages waiting for the rest of the crawl: URL -> article code ("" if none)."""
+        found: dict[str, str] = self._state().setdefault("finews_deferred", {})
+        return found
+
+    @property
+    def _deferred_seen(self) -> set[str]:
+        """Every rolling-news post URL ever deferred (a page is deferred, and released, once)."""
+        return self._set("deferred_seen")
+
+    @property
+    def _scraped_codes(self) -> set[str]:
+        """Article codes whose item went through every pipeline in this crawl."""
+        return self._set("scraped_codes")
+
+    @property
+    def _shared_codes(self) -> set[str]:
+        """Article codes whose original was requested (follow_shares): one text request per code."""
+        return self._set("shared_codes")
+
+    def _on_site(self, url: str) -> bool:
+        return host_of(url) in self.allowed_domains
+
+    # --- start -----------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        logger.info(
+            "Crawling archive site %s%s",
+            self.start_url,
+            " and refetching each post's original" if self.follow_shares else "",
+        )
+        yield Request(
+            self.start_url,
+            callback=self.parse_listing,
+            errback=self.site_page_failed,
+            meta={PAGE_META: "start"},
+        )
+
+    # --- requests for site pages ----------------------------------------------------------
+
+    def listing_request(self, url: str) -> Request:
+        return Request(
+            url, callback=self.parse_listing, errback=self.site_page_failed, meta={PAGE_META: "listing"}
+        )
+
+    def post_request(self, url: str) -> Request:
+        meta: dict[str, Any] = {PAGE_META: "post"}
+        code = extract_code(url)
+        if code:
+            meta[ARTICLE_CODE_META] = code
+        return Request(url, callback=self.parse_post, errback=self.site_page_failed, meta=meta)
+
+    def _follow(self, url: str, kind: str, found_on: str) -> bool:
+        if not self._on_site(url):
+            self._inc("finews", "offsite_link_ignored")
+            logger.debug("Not following %s link %s found on %s: not on the crawled site", kind, url, found_on)
+            return False
+        return True
+
+    # --- listings --------------------------------------------------------------------------
+
+    def _html(self, response: Response) -> str | None:
+        if isinstance(response, TextResponse):
+            return response.text
+        self._inc("errors", "finews_not_html")
+        logger.error(
+            "Site page %s is not HTML (%s); skipped",
+            response.url,
+            (response.headers.get(b"Content-Type") or b"?").decode("latin-1"),
+        )
+        return None
+
+    def parse_listing(self, response: Response) -> Iterator[Request]:
+        html = self._html(response)
+        if html is None:
+            return
+        page = response.meta.get(PAGE_META, "listing")
+        posts = self.index_parser.post_links(response.url, html)
+        listings = self.index_parser.listing_links(response.url, html)
+        self._inc("finews", "listing_pages")
+        logger.info("Listing %s: %d post links, %d listing links", response.url, len(posts), len(listings))
+        if page == "start" and not posts and not listings:
+            self._inc("errors", "finews_empty_index")
+            logger.error(
+                "Start page %s links no post and no listing page: is it a finews-style archive index?",
+                response.url,
+            )
+        for url in posts:
+            if not self._follow(url, "post", response.url):
+                continue
+            if is_emnews_post_url(url):
+                self._defer(url)
+            else:
+                yield self.post_request(url)
+        for url in listings:
+            if self._follow(url, "listing", response.url):
+                yield self.listing_request(url)
+
+    def _defer(self, url: str) -> None:
+        if url not in self._deferred_seen:
+            self._deferred_seen.add(url)
+            self._deferred.setdefault(url, extract_code(url) or "")
+
+    def site_page_failed(self, failure: Any) -> None:
+        reason = failure_reason(failure)
+        request = failure.request
+        if reason == "ignored":
+            return
+        page = request.meta.get(PAGE_META, "page")
+        self._inc("errors", f"finews_{page}_{reason}")
+        log = logger.error if page == "start" else logger.warning
+        log("Site %s page %s failed: %s", page, request.url, reason)
+
+    # --- rolling-news posts after the rest -------------------------------------------------
+
+    def on_item_scraped(self, item: Any) -> None:
+        if isinstance(item, Article) and item.code:
+            self._scraped_codes.add(item.code)
+
+    def on_spider_idle(self) -> None:
+        """Release the deferred rolling-news post pages, skipping codes already written."""
+        deferred = self._deferred
+        if not deferred:
+            return
+        pending = dict(deferred)
+        deferred.clear()
+        released = 0
+        for url, code in pending.items():
+            if code and code in self._scraped_codes:
+                self._inc("duplicates", "finews_same_code")
+                logger.info("Not fetching %s: article %s is already a post from this site", url, code)
+                continue
+            self.crawler.engine.crawl(self.post_request(url))
+            released += 1
+        if released:
+            logger.info("Fetching %d rolling-news post pages", released)
+            raise DontCloseSpider
+
+    # --- posts ------------------------------------------------------------------------------
+
+    def parse_post(self, response: Response) -> Iterator[Request | Article]:
+        html = self._html(response)
+        if html is None:
+            return
+        self._inc("finews", "post_pages")
+        for url in self.post_parser.back_links(response.url, html):
+            if self._follow(url, "back", response.url):
+                yield self.listing_request(url)
+        article = self.post_parser.parse(response.url, html)
+        if not is_code(article.code):
+            self._inc("finews", "post_without_code")
+            logger.info("Post %s has no article code (not a news article)", response.url)
+            yield article  # ValidatePipeline drops it, counted as dropped/bad_code
+            return
+        self._learn_slug(article)
+        if not self.follow_shares or article.code in self._shared_codes:
+            self._inc("text", "from_archive_page")
+            yield article
+            return
+        self._shared_codes.add(article.code)
+        yield self.share_request(article)
+
+    def _learn_slug(self, article: Article) -> None:
+        """The site's slug for an outlet is the slug its backup uses (SPEC §6: the slug the
+        archive already uses); one already known for the outlet (from the archive) wins."""
+        if article.kind != KIND_OUTLET or not is_safe_slug(article.slug) or article.slug == EMNEWS_SLUG:
+            return
+        outlet = normalize_outlet(article.outlet)
+        if not outlet:
+            return
+        slugs = ArchiveSession.from_crawler(self.crawler).slugs
+        if outlet not in slugs:
+            slugs[outlet] = article.slug
+            logger.debug("Outlet %s uses category slug %r on the site", outlet, article.slug)
+
+    @staticmethod
+    def entry_for(article: Article) -> FeedEntry:
+        """What the archived post says about its article, as a feed would."""
+        return FeedEntry(
+            code=article.code,
+            kind=article.kind,
+            title=article.title_raw,
+            date_raw=article.date_raw,
+            outlet=article.outlet,
+            digest=article.digest,
+            url_w=article.source_url if article.kind == KIND_EMNEWS else "",
+            shape=SOURCE_NAME,
+        )
+
+    # --- follow_shares: the original, else the archived page ------------------------------
+
+    def share_request(self, article: Article) -> Request:
+        """The text-API request for the original of an archived post; the archived Article
+        goes along in the meta (and on to the article-page request)."""
+        request = self.text_request(self.entry_for(article))
+        request.meta[ARCHIVED_META] = article
+        return request
+
+    def page_request(self, entry: FeedEntry, text: ArticleText | None, meta: dict[str, Any]) -> Request:
+        request = super().page_request(entry, text, meta)
+        if ARCHIVED_META in meta:
+            request.meta[ARCHIVED_META] = meta[ARCHIVED_META]
+        return request
+
+    def parse_page(self, response: Response, entry: FeedEntry, text: ArticleText | None) -> Iterator[Article]:
+        self._hold_archived(entry, response.meta)
+        try:
+            yield from super().parse_page(response, entry, text)
+        finally:
+            self._archived.pop(entry.code, None)
+
+    def page_failed(self, failure: Any) -> Iterator[Article]:
+        entry = failure.request.cb_kwargs.get("entry")
+        if not isinstance(entry, FeedEntry):
+            yield from super().page_failed(failure)
+            return
+        self._hold_archived(entry, failure.request.meta)
+        try:
+            yield from super().page_failed(failure)
+        finally:
+            self._archived.pop(entry.code, None)
+
+    def _hold_archived(self, entry: FeedEntry, meta: dict[str, Any]) -> None:
+        archived = meta.get(ARCHIVED_META)
+        if isinstance(archived, Article) and archived.code == entry.code:
+            self._archived[entry.code] = archived
+
+    def no_text(self, entry: FeedEntry, why: str) -> Iterator[Article]:
+        """Text API and article page both failed: the archived page's Article instead."""
+        archived = self._archived.pop(entry.code, None)
+        if archived is None:
+            yield from super().no_text(entry, why)
+            return
+        self._inc("fallback", "archive_page")
+        logger.warning(
+            "No original for article %s (%s); keeping the archived page %s", entry.code, why, archived.url
+        )
+        yield archived
