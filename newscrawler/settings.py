@@ -31,7 +31,28 @@ ITEM_PIPELINES = {
     "newscrawler.pipelines.ValidatePipeline": 100,
     "newscrawler.pipelines.CleanPipeline": 200,
     "newscrawler.pipelines.DedupPipeline": 300,
+    # Off unless ARCHIVE_IMAGES: after dedup (no downloads for duplicates), before writing.
+    "newscrawler.imagepipeline.ImageArchivePipeline": 350,
     "newscrawler.pipelines.WritePostPipeline": 400,
+}
+
+# --- Archival: WARC files and images (README "Archival") -------------------------------
+#: Directory of the crawl's WARC files and their ``index.cdxj``; empty means no WARC files.
+WARC_DIR = ""
+#: A WARC file is closed and a new one started before it would exceed this many bytes.
+WARC_MAX_SIZE = 100 * 1024 * 1024
+#: Extra or overriding ``warcinfo`` fields (e.g. ``{"operator": "...", "hostname": ""}``;
+#: an empty value drops a field).
+WARC_INFO: dict[str, str] = {}
+#: Download the images of post bodies into ``<ARCHIVE_DIR>/assets/images/`` and point the
+#: posts at them.
+ARCHIVE_IMAGES = False
+#: Image downloads follow redirects (Scrapy's media pipelines do not by default).
+MEDIA_ALLOW_REDIRECTS = True
+DOWNLOADER_MIDDLEWARES = {
+    # Closer to the downloader than every built-in middleware (HttpCache is 900): sees
+    # each retried attempt, each redirect and the still-encoded body.
+    "newscrawler.warcmiddleware.WarcMiddleware": 950,
 }
 
 # --- Politeness and robustness -----------------------------------------------------------
