@@ -1,0 +1,349 @@
+"""Content fingerprints: normalization, SimHash, and the near-duplicate decision (SPEC §8)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newscrawler.fingerprint import (
+    DIGIT_WEIGHT,
+    NEAR_MAX_DISTANCE,
+    NEAR_MIN_CHARS,
+    fingerprint,
+    hamming,
+    html_to_text,
+    is_near_duplicate,
+    normalize_text,
+    simhash,
+    text_hash,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RRR = (
+    "中国人民银行决定于2022年4月25日下调金融机构存款准备金率0.25个百分点（不含已执行5%存款准备金率的金融机构）。"
+    "为加大对小微企业和“三农”的支持力度，对没有跨省经营的城商行和存款准备金率高于5%的农商行，在下调存款准备金率"
+    "0.25个百分点的基础上，再额外多降0.25个百分点。本次下调后，金融机构加权平均存款准备金率为8.1%。此次降准共计"
+    "释放长期资金约5300亿元。人民银行有关负责人表示，此次降准是为了支持实体经济发展，促进综合融资成本稳中有降，"
+    "稳健的货币政策取向没有改变。"
+)
+ANNUAL = (
+    "贵州茅台4月21日晚间披露2021年年度报告，公司全年实现营业总收入1094.64亿元，同比增长11.71%；实现归属于上市"
+    "公司股东的净利润524.60亿元，同比增长12.34%；基本每股收益41.76元。公司拟向全体股东每10股派发现金红利216.75元"
+    "（含税），合计派发现金红利272.28亿元。报告期内，茅台酒实现营业收入934.65亿元，系列酒实现营业收入125.90亿元。"
+    "公司表示，2022年度经营目标为营业总收入较上年度增长9%左右，完成基本建设投资67.92亿元。"
+)
+BUYBACK = (
+    "比亚迪4月20日晚间公告，公司拟使用自有资金以集中竞价交易方式回购公司A股股份，回购资金总额不低于人民币10亿元"
+    "且不超过人民币15亿元，回购价格不超过人民币300元/股。本次回购的股份将用于实施员工持股计划或股权激励，回购期限"
+    "为自董事会审议通过回购方案之日起12个月内。公司表示，基于对公司未来发展前景的信心和对公司价值的认可，为维护"
+    "广大投资者利益，增强投资者信心，决定实施本次回购。"
+)
+AUTO = (
+    "中国汽车工业协会4月11日发布数据显示，3月我国汽车产销分别完成221.6万辆和223.4万辆，环比分别增长22.4%和27.8%，"
+    "同比分别下降9.1%和11.7%。其中，新能源汽车产销分别完成46.5万辆和48.4万辆，同比均增长1.1倍，市场占有率达到"
+    "21.7%。一季度，新能源汽车产销分别完成129.3万辆和125.7万辆，同比均增长1.4倍。中汽协副秘书长陈士华表示，受疫情"
+    "影响，部分整车企业停产减产，芯片和零部件供应短缺问题仍然存在，4月汽车产销将受到较大冲击。"
+)
+MARKET = (
+    "A股三大指数今日集体收跌，截至收盘，沪指跌1.32%报3079.81点，深成指跌2.03%报11086.74点，创业板指跌2.47%报"
+    "2367.06点。两市成交额9053亿元，较上一交易日缩量约700亿元，北向资金全天净卖出32.6亿元。盘面上，煤炭、电力、"
+    "中药板块逆势走强，半导体、锂电池、光伏设备板块跌幅居前。个股方面，两市超过4000只个股下跌，约80只个股跌停。"
+    "分析人士认为，短期市场情绪仍偏谨慎，建议投资者关注业绩确定性较高的板块。"
+)
+PROPERTY = (
+    "多地近期密集出台楼市调整政策。4月以来，已有苏州、郑州、南京、福州等十余个城市对限购、限贷或限售政策作出调整，"
+    "部分城市下调首付比例、放宽落户限制，并加大住房公积金贷款支持力度。中指研究院数据显示，3月全国百城新建住宅价格"
+    "环比上涨0.05%，涨幅较上月收窄；二手住宅价格环比下跌0.02%。业内人士认为，随着各地因城施策持续推进，房地产市场"
+    "有望在二季度后逐步企稳，但整体恢复仍需时间。"
+)
+SOLAR = (
+    "国家能源局4月28日举行新闻发布会，介绍一季度能源形势和可再生能源并网运行情况。数据显示，一季度全国可再生能源"
+    "新增装机2541万千瓦，占全国新增发电装机的80%；其中风电新增装机790万千瓦，光伏发电新增装机1321万千瓦，同比增长"
+    "148%。截至3月底，全国可再生能源发电装机容量达到10.88亿千瓦，其中水电装机3.98亿千瓦、风电装机3.37亿千瓦、光伏"
+    "发电装机3.18亿千瓦、生物质发电装机3798万千瓦。国家能源局新能源和可再生能源司有关负责人介绍，一季度全国可再生"
+    "能源发电量达5355亿千瓦时，同比增长11.9%，占全部发电量的比重为26.2%。其中，风电发电量1793亿千瓦时，同比增长"
+    "14.9%；光伏发电量841亿千瓦时，同比增长22.2%。风电、光伏发电利用率分别达到96.7%和97.6%，保持较高水平。"
+    "在分布式光伏方面，一季度全国分布式光伏新增装机880万千瓦，占光伏新增装机的66.6%，其中户用光伏新增装机420万"
+    "千瓦。业内人士表示，随着整县推进屋顶分布式光伏开发试点工作深入开展，分布式光伏正成为光伏装机增长的主要力量。"
+    "该负责人表示，下一步，国家能源局将加快推进以沙漠、戈壁、荒漠地区为重点的大型风电光伏基地建设，第一批约1亿千瓦"
+    "项目已全部开工，第二批基地项目清单已经印发；同时持续完善可再生能源电力消纳保障机制，推动可再生能源高质量跃升发展。"
+)
+
+#: The same story republished with small edits: must be duplicates.
+MUST_MERGE = {
+    "source line added": (ANNUAL, ANNUAL + "（文章来源：每日经济新闻）"),
+    "source line changed": (BUYBACK + "（文章来源：证券时报网）", BUYBACK + "（文章来源：中国证券报）"),
+    "dateline changed": ("财联社4月11日电，" + AUTO, "证券时报e公司讯，" + AUTO),
+    "paragraphing and full-width forms": (
+        PROPERTY,
+        "　　" + PROPERTY.replace("。", "。\n\n　　").replace("，", ", ").replace("3月", "３月"),
+    ),
+    "byline and stock code": ("（记者 王晓）" + BUYBACK, BUYBACK.replace("比亚迪", "比亚迪（002594）", 1)),
+    "editor line and end mark": (RRR, RRR + "（完）\n责任编辑：李明"),
+    "word replaced": (SOLAR, SOLAR.replace("举行新闻发布会", "召开新闻发布会")),
+    "typo fixed": (SOLAR, SOLAR.replace("在分布式光伏方面", "在分部式光伏方面")),
+    "clause added": (SOLAR, SOLAR.replace("保持较高水平。", "保持较高水平，弃风弃光问题持续改善。")),
+    "clause removed": (SOLAR, SOLAR.replace("第二批基地项目清单已经印发；", "")),
+}
+
+#: Different stories, most of them sharing a template: must not be duplicates.
+MUST_NOT_MERGE = {
+    "investor questions": (
+        "每经AI快讯，有投资者在投资者互动平台提问：公司产品是否应用于新能源汽车？",
+        "每经AI快讯，有投资者在投资者互动平台提问：公司今年分红计划如何？",
+    ),
+    "investor answers": (
+        "每经AI快讯，有投资者在投资者互动平台提问：公司与华为是否有合作？立讯精密（002475.SZ）4月21日在投资者互动平台"
+        "表示，公司与多家知名客户保持长期合作，具体客户信息请以公司公告为准。",
+        "每经AI快讯，有投资者在投资者互动平台提问：公司芯片是否实现国产替代？京东方A（000725.SZ）4月21日在投资者互动"
+        "平台表示，公司持续推进关键材料及设备的国产化，具体进展请关注公司定期报告。",
+    ),
+    "7x24 earnings flashes": (
+        "【A公司：一季度净利润同比增长35%】A公司4月20日晚间披露一季报，公司一季度实现营业收入12.35亿元，同比增长"
+        "20.16%；归属于上市公司股东的净利润2.14亿元，同比增长35%；基本每股收益0.32元。",
+        "【B公司：一季度净利润同比下降12%】B公司4月20日晚间披露一季报，公司一季度实现营业收入8.71亿元，同比下降"
+        "5.43%；归属于上市公司股东的净利润0.96亿元，同比下降12%；基本每股收益0.11元。",
+    ),
+    "market closes of two days": (
+        "【收评：沪指跌1.32% 煤炭板块逆势走强】截至收盘，沪指跌1.32%报3079.81点，深成指跌2.03%报11086.74点，创业板指"
+        "跌2.47%报2367.06点。两市成交额9053亿元，北向资金全天净卖出32.60亿元。盘面上，煤炭、电力板块涨幅居前，"
+        "半导体、锂电池板块跌幅居前。",
+        "【收评：沪指涨0.86% 券商板块领涨】截至收盘，沪指涨0.86%报3151.05点，深成指涨1.12%报11503.27点，创业板指涨"
+        "1.58%报2480.91点。两市成交额8721亿元，北向资金全天净买入15.23亿元。盘面上，券商、白酒板块涨幅居前，煤炭、"
+        "航运板块跌幅居前。",
+    ),
+    "buy-back notices": (
+        "比亚迪4月20日晚间公告，公司拟使用自有资金以集中竞价交易方式回购公司股份，回购资金总额不低于人民币10亿元且不超过"
+        "人民币15亿元，回购价格不超过人民币300元/股。本次回购的股份将用于实施员工持股计划或股权激励，回购期限为自董事会审议通过回购方案之日起12个月内。",
+        "格力电器4月21日晚间公告，公司拟使用自有资金以集中竞价交易方式回购公司股份，回购资金总额不低于人民币30亿元且"
+        "不超过人民币60亿元，回购价格不超过人民币70元/股。本次回购的股份将用于注销并减少公司注册资本，回购期限为自董事会审议通过回购方案之日起12个月内。",
+    ),
+    "shareholder sell-downs": (
+        "隆基绿能4月18日晚间公告，持股5.12%的股东某投资合伙企业计划在本公告披露之日起15个交易日后的6个月内，通过集中"
+        "竞价或大宗交易方式减持公司股份不超过2700万股，即不超过公司总股本的0.50%。",
+        "通威股份4月19日晚间公告，持股6.38%的股东某控股集团有限公司计划在本公告披露之日起15个交易日后的6个月内，通过"
+        "集中竞价或大宗交易方式减持公司股份不超过4500万股，即不超过公司总股本的1.00%。",
+    ),
+    "rate decisions of two months": (
+        "【央行：4月LPR维持不变】中国人民银行授权全国银行间同业拆借中心公布，2022年4月20日贷款市场报价利率（LPR）为："
+        "1年期LPR为3.7%，5年期以上LPR为4.6%。以上LPR在下一次发布LPR之前有效。",
+        "【央行：5月LPR下调15个基点】中国人民银行授权全国银行间同业拆借中心公布，2022年5月20日贷款市场报价利率（LPR）"
+        "为：1年期LPR为3.7%，5年期以上LPR为4.45%。以上LPR在下一次发布LPR之前有效。",
+    ),
+    "margin-trading reports of two days": (
+        "【两融余额减少52.36亿元】截至4月20日，沪深两市融资融券余额为16318.42亿元，较前一交易日减少52.36亿元。其中，"
+        "融资余额为15349.27亿元，减少48.91亿元；融券余额为969.15亿元，减少3.45亿元。从行业看，电子、医药生物、"
+        "电力设备行业融资净卖出额居前，煤炭、交通运输行业获融资净买入。",
+        "【两融余额增加31.08亿元】截至4月21日，沪深两市融资融券余额为16349.50亿元，较前一交易日增加31.08亿元。其中，"
+        "融资余额为15377.64亿元，增加28.37亿元；融券余额为971.86亿元，增加2.71亿元。从行业看，食品饮料、银行"
+        "行业融资净买入额居前，计算机、传媒行业遭融资净卖出。",
+    ),
+    "dividend questions one word apart": (
+        "每经AI快讯，有投资者在投资者互动平台提问：公司今年分红计划如何？",
+        "每经AI快讯，有投资者在投资者互动平台提问：公司明年分红计划如何？",
+    ),
+    "unrelated articles": (MARKET, PROPERTY),
+}
+
+
+@pytest.mark.parametrize(("a", "b"), list(MUST_MERGE.values()), ids=list(MUST_MERGE))
+def test_same_story_with_small_edits_is_a_duplicate(a: str, b: str) -> None:
+    assert a != b
+    assert is_near_duplicate(a, b)
+    assert is_near_duplicate(b, a)
+
+
+@pytest.mark.parametrize(("a", "b"), list(MUST_MERGE.values()), ids=list(MUST_MERGE))
+def test_must_merge_pairs_match_through_the_store_lookups(a: str, b: str) -> None:
+    """The store decides by exact hash, else SimHash distance: check those, not only the helper."""
+    fa, fb = fingerprint(a), fingerprint(b)
+    if fa.text_hash != fb.text_hash:
+        assert fa.simhash is not None and fb.simhash is not None
+        assert hamming(fa.simhash, fb.simhash) <= NEAR_MAX_DISTANCE
+
+
+@pytest.mark.parametrize(("a", "b"), list(MUST_NOT_MERGE.values()), ids=list(MUST_NOT_MERGE))
+def test_different_stories_sharing_a_template_are_not_duplicates(a: str, b: str) -> None:
+    assert not is_near_duplicate(a, b)
+    assert not is_near_duplicate(b, a)
+    fa, fb = fingerprint(a), fingerprint(b)
+    assert fa.text_hash != fb.text_hash
+    if fa.simhash is not None and fb.simhash is not None:
+        assert hamming(fa.simhash, fb.simhash) > NEAR_MAX_DISTANCE
+
+
+def test_texts_long_enough_for_the_template_pairs_to_exercise_simhash() -> None:
+    """At least three must-not pairs are long enough to be decided by SimHash, not by length."""
+    long_pairs = [
+        name
+        for name, (a, b) in MUST_NOT_MERGE.items()
+        if fingerprint(a).simhash is not None and fingerprint(b).simhash is not None
+    ]
+    assert len(long_pairs) >= 3, long_pairs
+
+
+def test_short_texts_are_matched_exactly_only() -> None:
+    a = "每经AI快讯，有投资者在投资者互动平台提问：公司今年分红计划如何？"
+    b = a.replace("今年", "明年")
+    assert len(normalize_text(a)) < NEAR_MIN_CHARS
+    assert fingerprint(a).simhash is None
+    assert hamming(simhash(a), simhash(b)) <= 16  # close hashes, yet not near duplicates
+    assert not is_near_duplicate(a, b)
+    assert is_near_duplicate(a, a + "\n")
+
+
+def test_no_text_is_never_a_duplicate() -> None:
+    assert fingerprint("") == fingerprint("，。 \n")
+    assert fingerprint("").text_hash == ""
+    assert fingerprint("").simhash is None
+    assert not is_near_duplicate("", "")
+    assert not is_near_duplicate("。", " ")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("沪指 涨1.32%，报3079.81点。", "沪指涨132报307981点"),
+        ("２０２２年ＡＢＣ　公司", "2022年abc公司"),
+        ("“股王”茅台（600519）重回2000元！", "股王茅台重回2000元"),
+        ("长春发布措施。（文章来源：财联社）", "长春发布措施"),
+        ("长春发布措施。(来源: 新浪财经)", "长春发布措施"),
+        ("财联社4月21日电，长春发布措施。", "长春发布措施"),
+        ("新华社北京4月21日电（记者 张三）长春发布措施。", "长春发布措施"),
+        ("证券时报e公司讯，比亚迪公告。", "比亚迪公告"),
+        ("比亚迪公告回购。\n责任编辑：王五", "比亚迪公告回购"),
+        ("潍柴动力(000338.SZ)表示", "潍柴动力表示"),
+        ("电力板块走强，供电企业受益。", "电力板块走强供电企业受益"),
+        ("Tab\tand_under_score", "tabandunderscore"),
+        ("", ""),
+    ],
+)
+def test_normalize_text(raw: str, expected: str) -> None:
+    assert normalize_text(raw) == expected
+
+
+@given(st.text())
+def test_normalize_text_is_idempotent_and_alphanumeric(text: str) -> None:
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+    assert once == "" or once.isalnum()
+
+
+def test_text_hash_is_sha256_of_the_normalized_text() -> None:
+    assert text_hash("沪指 涨1%") == hashlib.sha256("沪指涨1".encode()).hexdigest()
+    assert text_hash(RRR) == text_hash(RRR.replace("。", "。\n"))
+    assert text_hash(RRR) != text_hash(RRR.replace("0.25", "0.5"))
+
+
+def test_simhash_is_a_64_bit_value_and_the_empty_text_is_zero() -> None:
+    assert simhash("") == 0
+    values = [simhash(text) for text in (RRR, ANNUAL, BUYBACK, AUTO, MARKET, PROPERTY, SOLAR, "a", "ab")]
+    assert all(0 <= value < 1 << 64 for value in values)
+    assert len(set(values)) == len(values)
+    assert any(value >= 1 << 63 for value in values + [simhash(str(i)) for i in range(64)])
+
+
+def _reference_simhash(text: str, k: int) -> int:
+    """SimHash by the book, bit by bit: what the fast column counting must equal."""
+    norm = normalize_text(text)
+    if not norm:
+        return 0
+    shingles = {norm[i : i + k] for i in range(max(1, len(norm) - k + 1))}
+    counts = [0] * 64
+    total = 0
+    for shingle in shingles:
+        value = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+        weight = 1 if shingle.isalpha() else DIGIT_WEIGHT
+        total += weight
+        for bit in range(64):
+            if value >> bit & 1:
+                counts[bit] += weight
+    return sum(1 << bit for bit in range(64) if 2 * counts[bit] > total)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+@pytest.mark.parametrize("text", ["", "a", "ab", "abc", "2022年4月", "沪指涨1.32%", SOLAR, RRR])
+def test_simhash_equals_the_textbook_definition(text: str, k: int) -> None:
+    assert simhash(text, k) == _reference_simhash(text, k)
+
+
+def test_simhash_cache_gives_the_same_values() -> None:
+    cache: dict[str, bytes] = {}
+    texts = [SOLAR, RRR, ANNUAL, SOLAR.replace("举行", "召开")]
+    assert [simhash(text, cache=cache) for text in texts] == [simhash(text) for text in texts]
+    assert len(cache) > 500
+    assert all(len(value) in (8, 8 * DIGIT_WEIGHT) for value in cache.values())
+    assert [simhash(text, cache=cache) for text in texts] == [simhash(text) for text in texts]  # warm
+    assert fingerprint(SOLAR, cache) == fingerprint(SOLAR)
+
+
+def test_simhash_shingle_length_is_a_parameter() -> None:
+    assert simhash(SOLAR, k=3) != simhash(SOLAR, k=2)
+    with pytest.raises(ValueError):
+        simhash(SOLAR, k=0)
+
+
+def test_unrelated_articles_are_far_apart() -> None:
+    texts = [RRR, ANNUAL, BUYBACK, AUTO, MARKET, PROPERTY, SOLAR]
+    distances = [hamming(simhash(a), simhash(b)) for i, a in enumerate(texts) for b in texts[i + 1 :]]
+    assert min(distances) >= 16
+
+
+def test_simhash_is_stable_across_processes() -> None:
+    """BLAKE2b, not hash(): other hash seeds give the same values."""
+    code = (
+        "from newscrawler.fingerprint import simhash, text_hash\n"
+        "import sys\n"
+        "text = sys.stdin.read()\n"
+        "print(simhash(text), text_hash(text))\n"
+    )
+    results = set()
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            input=SOLAR,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            timeout=60,
+        ).stdout.split()
+        results.add((int(out[0]), out[1]))
+    assert results == {(simhash(SOLAR), text_hash(SOLAR))}
+
+
+def test_simhash_values_are_pinned() -> None:
+    """A change of these values changes every stored fingerprint: bump FINGERPRINT_VERSION with it."""
+    assert simhash("ab") == PINNED["ab"]
+    assert simhash(RRR) == PINNED["RRR"]
+    assert simhash("2022年4月") == PINNED["digits"]
+
+
+PINNED = {"ab": 1032087313592488072, "RRR": 15354841586837016784, "digits": 8071111342508540664}
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "distance"),
+    [(0, 0, 0), (0, 1, 1), (0, (1 << 64) - 1, 64), (-1, (1 << 64) - 1, 0), (0b1011, 0b0110, 3), (-1, 0, 64)],
+)
+def test_hamming(a: int, b: int, distance: int) -> None:
+    assert hamming(a, b) == distance
+
+
+def test_html_to_text() -> None:
+    body = (
+        '<p style="display:none;"><br /></p><!-- EM_StockImg_Start --><p><a href="x"><img alt="K图 1" /></a></p>'
+        "<!-- EM_StockImg_End --><p>公司&nbsp;公告&amp;说明</p>\r\n <p><strong>第二段</strong></p>"
+        "<script>var a = '<p>广告</p>';</script><style>p{}</style><p>1 &lt; 2</p>"
+    )
+    assert html_to_text(body) == "公司 公告&说明 第二段 1 < 2"
+    assert html_to_text("纯文本，无标签") == "纯文本，无标签"

@@ -1,0 +1,420 @@
+"""The seen-articles store: both implementations, SQLite durability and corruption handling."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newscrawler.store import (
+    META_BOOTSTRAPPED_AT,
+    MemoryStore,
+    SeenStore,
+    SQLiteStore,
+    StoreCorrupt,
+    StoredArticle,
+    StoreError,
+    _move_aside,
+    bands,
+    find_duplicate,
+    open_store,
+    to_signed64,
+    to_unsigned64,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+HASH_A = "a" * 64
+HASH_B = "b" * 64
+HIGH = 0xF0E1D2C3B4A59687  # >= 2**63: stored as a negative SQLite integer
+
+
+def record(code: str, **fields: object) -> StoredArticle:
+    values: dict[str, object] = {
+        "path": f"_posts/2022-03-28-NW{code}.md",
+        "kind": "outlet",
+        "slug": "shenzhenxinwenwang",
+        "text_hash": "",
+        "simhash": None,
+        "date": "2022-03-28 17:04:37 +0800",
+    }
+    values.update(fields)
+    return StoredArticle(code=code, **values)  # type: ignore[arg-type]
+
+
+def code(n: int) -> str:
+    return f"20220328{n:010d}"
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SeenStore]:
+    made: SeenStore = SQLiteStore(tmp_path / "seen.db") if request.param == "sqlite" else MemoryStore()
+    with made:
+        yield made
+
+
+def test_add_has_get(store: SeenStore) -> None:
+    rec = record(code(1), text_hash=HASH_A, simhash=HIGH)
+    assert not store.has(code(1))
+    assert store.get(code(1)) is None
+    store.add(rec)
+    assert store.has(code(1))
+    assert store.get(code(1)) == rec
+    assert not store.has(code(2))
+    assert store.count() == 1
+
+
+def test_unknown_or_malformed_codes_are_not_found(store: SeenStore) -> None:
+    store.add(record(code(1)))
+    for value in ("", "NW" + code(1), "abc", code(1)[:-1], "20221399" + "0" * 10):
+        assert not store.has(value)
+        assert store.get(value) is None
+
+
+def test_add_is_an_upsert_that_reindexes(store: SeenStore) -> None:
+    store.add(record(code(1), text_hash=HASH_A, simhash=0x1111_2222_3333_4444))
+    store.add(
+        record(code(1), text_hash=HASH_B, simhash=HIGH, path="old_post/x.md", kind="emnews", slug="emnews")
+    )
+    assert store.count() == 1
+    got = store.get(code(1))
+    assert got is not None and (got.path, got.kind, got.slug, got.simhash) == (
+        "old_post/x.md",
+        "emnews",
+        "emnews",
+        HIGH,
+    )
+    assert store.find_exact(HASH_A) is None
+    assert store.find_exact(HASH_B) == code(1)
+    assert store.find_near(0x1111_2222_3333_4444, 3) is None
+    assert store.find_near(HIGH, 0) == code(1)
+
+
+def test_add_many(store: SeenStore) -> None:
+    assert store.add_many(record(code(i)) for i in range(50)) == 50
+    assert store.add_many([]) == 0
+    assert store.count() == 50
+    assert all(store.has(code(i)) for i in range(50))
+
+
+def test_find_exact(store: SeenStore) -> None:
+    store.add_many([record(code(5), text_hash=HASH_A), record(code(3), text_hash=HASH_A), record(code(4))])
+    assert store.find_exact(HASH_A) == code(3)  # several: the lowest code
+    assert store.find_exact(HASH_B) is None
+    assert store.find_exact("") is None  # a record without text matches nothing
+
+
+@pytest.mark.parametrize("flipped", [(), (0,), (5, 40), (1, 17, 63), (15, 16, 31)])
+def test_find_near_finds_every_hash_within_three_bits(store: SeenStore, flipped: tuple[int, ...]) -> None:
+    store.add(record(code(1), simhash=HIGH))
+    query = HIGH
+    for bit in flipped:
+        query ^= 1 << bit
+    assert store.find_near(query, 3) == code(1)
+    assert store.find_near(query) == code(1)
+    if flipped:
+        assert store.find_near(query, len(flipped) - 1) is None
+
+
+@pytest.mark.parametrize(
+    "flipped",
+    [(0, 1, 2, 3), (0, 16, 32, 48), (60, 61, 62, 63, 1)],
+    ids=["four bits in one band", "one bit in each band", "five bits"],
+)
+def test_find_near_ignores_hashes_four_or_more_bits_away(store: SeenStore, flipped: tuple[int, ...]) -> None:
+    store.add(record(code(1), simhash=HIGH))
+    query = HIGH
+    for bit in flipped:
+        query ^= 1 << bit
+    assert store.find_near(query, 3) is None
+
+
+def test_find_near_returns_the_closest_then_the_lowest_code(store: SeenStore) -> None:
+    base = 0x0123_4567_89AB_CDEF
+    store.add_many(
+        [
+            record(code(9), simhash=base ^ 0b111),
+            record(code(8), simhash=base ^ 0b1),
+            record(code(7), simhash=base ^ (1 << 40)),
+            record(code(6), simhash=None, text_hash=HASH_A),
+        ]
+    )
+    assert store.find_near(base, 3) in (code(7), code(8))
+    assert store.find_near(base, 3) == code(7)  # both at distance 1: the lowest code
+    assert store.find_near(base ^ 0b111, 3) == code(9)
+
+
+def test_find_near_accepts_signed_queries(store: SeenStore) -> None:
+    store.add(record(code(1), simhash=HIGH))
+    assert store.find_near(to_signed64(HIGH), 0) == code(1)
+
+
+@pytest.mark.parametrize("distance", [-1, 4, 64])
+def test_find_near_refuses_distances_the_bands_cannot_answer(store: SeenStore, distance: int) -> None:
+    with pytest.raises(ValueError):
+        store.find_near(HIGH, distance)
+
+
+def test_records_without_simhash_are_not_near_matched(store: SeenStore) -> None:
+    store.add(record(code(1), simhash=None, text_hash=HASH_A))
+    assert store.find_near(0, 3) is None
+    assert store.get(code(1)) == record(code(1), simhash=None, text_hash=HASH_A)
+
+
+def test_find_duplicate(store: SeenStore) -> None:
+    store.add_many([record(code(1), text_hash=HASH_A, simhash=HIGH), record(code(2), text_hash=HASH_B)])
+    assert find_duplicate(store, HASH_B, HIGH) == code(2)  # exact first
+    assert find_duplicate(store, "c" * 64, HIGH ^ 1) == code(1)
+    assert find_duplicate(store, "c" * 64, None) is None
+    assert find_duplicate(store, "", None) is None
+
+
+def test_slugs(store: SeenStore) -> None:
+    assert store.slug_for("深圳新闻网") is None
+    store.set_slug("深圳新闻网", "shenzhenxinwenwang")
+    store.set_slug("财联社", "cailianshe")
+    store.set_slug("财联社", "cls")
+    assert store.slug_for("深圳新闻网") == "shenzhenxinwenwang"
+    assert store.slug_for("财联社") == "cls"
+    assert store.slugs() == {"深圳新闻网": "shenzhenxinwenwang", "财联社": "cls"}
+    with pytest.raises(ValueError):
+        store.set_slug("", "x")
+
+
+def test_meta(store: SeenStore) -> None:
+    assert store.get_meta(META_BOOTSTRAPPED_AT) is None
+    store.set_meta(META_BOOTSTRAPPED_AT, "2022-03-28T17:04:37+0800")
+    store.set_meta("other", "1")
+    store.set_meta("other", "2")
+    assert store.get_meta(META_BOOTSTRAPPED_AT) == "2022-03-28T17:04:37+0800"
+    assert store.get_meta("other") == "2"
+
+
+def test_transaction_groups_writes(store: SeenStore) -> None:
+    with store.transaction():
+        store.add(record(code(1)))
+        with store.transaction():
+            store.set_slug("财联社", "cailianshe")
+        store.set_meta("k", "v")
+    assert store.has(code(1)) and store.slug_for("财联社") == "cailianshe" and store.get_meta("k") == "v"
+
+
+def test_closed_store_refuses_work(store: SeenStore) -> None:
+    store.close()
+    with pytest.raises(StoreError):
+        store.has(code(1))
+    store.close()  # twice is fine
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"code": "NW202203282325203083"},
+        {"code": "20220399" + "1" * 10},
+        {"text_hash": "xyz"},
+        {"text_hash": "g" * 64},
+        {"simhash": -1},
+        {"simhash": 1 << 64},
+    ],
+)
+def test_invalid_records_are_refused(fields: dict[str, object]) -> None:
+    values: dict[str, object] = {"code": code(1), "path": "p", "kind": "outlet", "slug": "s"}
+    values.update(fields)
+    with pytest.raises(ValueError):
+        StoredArticle(**values)  # type: ignore[arg-type]
+
+
+def test_band_and_sign_helpers() -> None:
+    assert bands(0x0004_0003_0002_0001) == (1, 2, 3, 4)
+    assert to_signed64(HIGH) < 0
+    assert to_unsigned64(to_signed64(HIGH)) == HIGH
+    assert to_signed64(5) == 5
+
+
+# --------------------------------------------------------------------------- SQLite only
+
+
+def test_sqlite_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "seen.db"
+    path.parent.mkdir()
+    with SQLiteStore(path) as first:
+        first.add_many([record(code(1), text_hash=HASH_A, simhash=HIGH), record(code(2))])
+        first.set_slug("财联社", "cailianshe")
+        first.set_meta(META_BOOTSTRAPPED_AT, "then")
+    with SQLiteStore(path, integrity="full") as second:
+        assert second.count() == 2
+        assert second.get(code(1)) == record(code(1), text_hash=HASH_A, simhash=HIGH)
+        assert second.find_exact(HASH_A) == code(1)
+        assert second.find_near(HIGH ^ 0b101, 3) == code(1)
+        assert second.slugs() == {"财联社": "cailianshe"}
+        assert second.get_meta(META_BOOTSTRAPPED_AT) == "then"
+
+
+def test_sqlite_settings_and_signed_storage(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    with SQLiteStore(path) as store:
+        store.add(record(code(1), simhash=HIGH))
+        assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert raw.execute("SELECT simhash FROM articles").fetchone()[0] == HIGH - (1 << 64)
+        plan = " ".join(
+            str(row) for row in raw.execute("EXPLAIN QUERY PLAN SELECT code FROM articles WHERE b2 = 5")
+        )
+        assert "articles_b2" in plan
+    finally:
+        raw.close()
+
+
+def test_sqlite_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "seen.db") as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.add(record(code(1)))
+            store.set_slug("财联社", "cailianshe")
+            raise RuntimeError("boom")
+        assert not store.has(code(1))
+        assert store.slugs() == {}
+        store.add(record(code(2)))
+        assert store.count() == 1
+
+
+def test_not_a_database_raises_store_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    path.write_bytes(b"this is not an SQLite database, just some text\n" * 200)
+    with pytest.raises(StoreCorrupt):
+        SQLiteStore(path)
+
+
+def _damage_pages(path: Path) -> None:
+    """Overwrite the middle of the file: the pages of the tables and indexes, not the header."""
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for start in range(2 * page, len(data) - page, 3 * page):
+        data[start + 100 : start + 900] = b"\xa5" * 800
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("integrity", ["quick", "full"])
+def test_damaged_database_raises_store_corrupt(tmp_path: Path, integrity: str) -> None:
+    path = tmp_path / "seen.db"
+    with SQLiteStore(path) as store:
+        store.add_many(
+            record(code(i), text_hash=f"{i:064x}", simhash=i * 0x9E3779B97F4A7C15 % (1 << 64))
+            for i in range(3000)
+        )
+        store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _damage_pages(path)
+    with pytest.raises(StoreCorrupt):
+        SQLiteStore(path, integrity=integrity)  # type: ignore[arg-type]
+
+
+def test_open_store_rebuilds_a_corrupt_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "seen.db"
+    path.write_bytes(b"\x00garbage" * 1000)
+    (tmp_path / "seen.db-wal").write_bytes(b"stale wal")
+    calls: list[SeenStore] = []
+
+    def rebuild(fresh: SeenStore) -> None:
+        calls.append(fresh)
+        fresh.add(record(code(1)))
+
+    with caplog.at_level(logging.WARNING, logger="newscrawler.store"):
+        store = open_store(path, rebuild)
+    with store:
+        assert len(calls) == 1 and calls[0] is store
+        assert store.has(code(1))
+        assert store.get_meta(META_BOOTSTRAPPED_AT)
+    aside = [p.name for p in tmp_path.iterdir() if p.name.startswith("seen.db.corrupt-")]
+    assert len(aside) == 1
+    assert (tmp_path / aside[0]).read_bytes() == b"\x00garbage" * 1000
+    wal = tmp_path / "seen.db-wal"
+    assert not wal.exists() or wal.read_bytes() != b"stale wal"
+    assert any("corrupt" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+
+def test_moving_a_corrupt_store_aside_takes_its_wal_and_shm(tmp_path: Path) -> None:
+    for name, data in (("seen.db", b"main"), ("seen.db-wal", b"wal"), ("seen.db-shm", b"shm")):
+        (tmp_path / name).write_bytes(data)
+    target = _move_aside(tmp_path / "seen.db")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [target.name, target.name + "-wal", target.name + "-shm"]
+    )
+    assert target.name.startswith("seen.db.corrupt-")
+    assert (target.parent / (target.name + "-wal")).read_bytes() == b"wal"
+    (tmp_path / "seen.db").write_bytes(b"again")
+    assert _move_aside(tmp_path / "seen.db") != target  # a second one in the same second gets its own name
+
+
+def test_open_store_rebuilds_new_and_unfinished_stores_only(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "seen.db"
+    calls: list[int] = []
+
+    def failing(store: SeenStore) -> None:
+        calls.append(1)
+        raise RuntimeError("killed half-way")
+
+    with pytest.raises(RuntimeError):
+        open_store(path, failing)
+    with open_store(path, lambda store: calls.append(2)) as store:  # the unfinished bootstrap is redone
+        assert store.get_meta(META_BOOTSTRAPPED_AT)
+    with open_store(path, lambda store: calls.append(3)):  # a bootstrapped store is not rebuilt
+        pass
+    assert calls == [1, 2]
+    assert not [p for p in path.parent.iterdir() if ".corrupt-" in p.name]
+
+
+_WRITER = """
+import sys
+from newscrawler.store import SQLiteStore, StoredArticle
+store = SQLiteStore(sys.argv[1])
+i = 0
+while True:
+    i += 1
+    code = f"20220328{i:010d}"
+    if i % 10:
+        store.add(StoredArticle(code=code, path=f"_posts/{code}.md", kind="emnews", slug="emnews",
+                                text_hash=f"{i:064x}", simhash=(i * 0x9E3779B97F4A7C15) % (1 << 64)))
+    else:
+        store.add_many([StoredArticle(code=f"20220329{i * 100 + j:010d}", path="p", kind="outlet", slug="s")
+                        for j in range(50)])
+    print(i, flush=True)
+"""
+
+
+def test_sqlite_survives_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None
+    done: list[int] = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(done) < 300 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            done.append(int(line))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert len(done) >= 300, "the writer did not get going"
+    with SQLiteStore(path, integrity="full") as store:
+        for i in done:
+            if i % 10:
+                got = store.get(f"20220328{i:010d}")
+                assert got is not None and got.text_hash == f"{i:064x}"
+            else:
+                assert all(store.has(f"20220329{i * 100 + j:010d}") for j in range(50))
+        assert store.count() >= sum(1 if i % 10 else 50 for i in done)
