@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -65,6 +66,8 @@ class FixtureHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.record(self.path)
+        if self.server.delay and self.server.delay_match in self.path:
+            time.sleep(self.server.delay)
         path = resolve(self.server.root, self.path)
         if path is None:
             self._send(404, {"Content-Type": "text/plain"}, b"not found")
@@ -102,6 +105,10 @@ class FixtureHTTPServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), FixtureHandler)
         self.root = Path(root)
         self.requests: list[str] = []
+        #: Seconds to wait before answering requests whose path contains ``delay_match``
+        #: (tests use it to hold a crawl open).
+        self.delay = 0.0
+        self.delay_match = ""
         self._lock = threading.Lock()
 
     def record(self, path: str) -> None:

@@ -17,8 +17,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from newscrawler.cleaning import clean_body
-from newscrawler.dates import BEIJING, parse_date
+from newscrawler.dates import BEIJING, format_post_date, parse_date
 from newscrawler.exporters import JekyllPostExporter
+from newscrawler.fingerprint import fingerprint, html_to_text
 from newscrawler.ids import info_code, is_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import counter
@@ -31,6 +32,7 @@ from newscrawler.posts import (
     safe_source_url,
 )
 from newscrawler.session import ArchiveSession
+from newscrawler.store import StoredArticle, find_duplicate
 
 logger = logging.getLogger(__name__)
 
@@ -119,28 +121,60 @@ class CleanPipeline:
 
 
 class DedupPipeline:
-    """One post per article code within a run (the store extends this across runs)."""
+    """One post per article: drops an article whose code was handled in this run or is
+    already archived (``newscrawler/duplicates/code``, ``.../known``), and the same
+    story under another code: same cleaned text, or a near duplicate by SimHash
+    (``newscrawler/duplicates/content_exact``, ``.../content_near``). Content matches
+    only count against posts dated within ``DEDUP_CONTENT_WINDOW_DAYS`` (0: any date),
+    so a routine flash repeated word for word on another day is not lost."""
 
-    def __init__(self, crawler: Crawler, session: ArchiveSession) -> None:
+    def __init__(self, crawler: Crawler, session: ArchiveSession, content_window: timedelta | None) -> None:
         self.stats = _Stats(crawler)
         self.session = session
+        self.content_window = content_window
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
-        return cls(crawler, ArchiveSession.from_crawler(crawler))
+        days = crawler.settings.getfloat("DEDUP_CONTENT_WINDOW_DAYS", 7)
+        return cls(crawler, ArchiveSession.from_crawler(crawler), timedelta(days=days) if days > 0 else None)
+
+    def open_spider(self) -> None:
+        self.session.open()
+
+    def _duplicate(self, reason: str, item: Article, detail: str) -> DropItem:
+        self.stats.inc("duplicates", reason)
+        return DropItem(f"duplicate ({reason}) of {detail}", log_level="INFO")
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
+        store = self.session.open()
         if item.code in self.session.codes_this_run:
-            self.stats.inc("duplicates", "code")
-            raise DropItem(f"duplicate of article {item.code} already handled in this run", log_level="INFO")
+            raise self._duplicate("code", item, f"article {item.code} already handled in this run")
+        known = store.get(item.code)
+        if known is not None and (self.session.archive_dir / known.path).is_file():
+            raise self._duplicate("known", item, f"article {item.code} archived as {known.path}")
+        fp = fingerprint(html_to_text(item.body))
+        match = find_duplicate(store, fp.text_hash, fp.simhash) if fp.text_hash else None
+        if match is not None and match != item.code:
+            other = store.get(match)
+            if other is not None and self._within_window(other.date, item):
+                kind = "content_exact" if other.text_hash == fp.text_hash else "content_near"
+                raise self._duplicate(kind, item, f"article {match} ({other.path})")
         self.session.codes_this_run.add(item.code)
+        self.session.fingerprints[item.code] = fp
         return item
+
+    def _within_window(self, other_date: str, item: Article) -> bool:
+        if self.content_window is None or item.date is None:
+            return True
+        other = parse_date(other_date)
+        return other is None or abs(item.date - other) <= self.content_window
 
 
 class WritePostPipeline:
-    """Assigns the category slug and writes the post through :class:`JekyllPostExporter`."""
+    """Assigns the category slug, writes the post through :class:`JekyllPostExporter`,
+    then records it in the store: a post is recorded only once it is durably on disk."""
 
     def __init__(self, crawler: Crawler, session: ArchiveSession, slugger: Slugger) -> None:
         self.stats = _Stats(crawler)
@@ -155,22 +189,34 @@ class WritePostPipeline:
         return cls(crawler, ArchiveSession.from_crawler(crawler), Slugger())
 
     def open_spider(self) -> None:
+        self.session.open()
         self.exporter.start_exporting()
 
     def close_spider(self) -> None:
         self.exporter.finish_exporting()
 
     def slug_for(self, outlet: str) -> str:
+        """The archive's slug for *outlet*; a new outlet gets its pinyin, with a number
+        appended when another outlet already has that slug (homophones)."""
         slug = self.session.slugs.get(outlet)
-        if slug is None:
-            slug = self.slugger.slug(outlet)
-            if is_safe_slug(slug):
-                self.session.slugs[outlet] = slug
+        if slug is not None:
+            return slug
+        base = self.slugger.slug(outlet)
+        if not is_safe_slug(base):
+            return base
+        taken = set(self.session.slugs.values())
+        slug, n = base, 1
+        while slug in taken:
+            n += 1
+            slug = f"{base}{n}"
+        self.session.slugs[outlet] = slug
+        self.session.open().set_slug(outlet, slug)
         return slug
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
+        store = self.session.open()
         if item.kind == KIND_OUTLET:
             item.slug = self.slug_for(item.outlet)
             if not is_safe_slug(item.slug):
@@ -178,8 +224,22 @@ class WritePostPipeline:
         else:
             item.slug = KIND_EMNEWS
         result = self.exporter.write_post(item)
+        fp = self.session.fingerprints.pop(item.code, None) or fingerprint(html_to_text(item.body))
+        assert item.date is not None
+        store.add(
+            StoredArticle(
+                code=item.code,
+                path=result.relative,
+                kind=item.kind,
+                slug=item.slug,
+                text_hash=fp.text_hash,
+                simhash=fp.simhash,
+                date=format_post_date(item.date),
+            )
+        )
         if result.written:
             self.stats.inc("posts", "written")
+            self.session.new_posts.append(result.relative)
             logger.info("Wrote %s (%s)", result.relative, item.url)
         else:
             self.stats.inc("posts", "unchanged")

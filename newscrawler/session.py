@@ -1,18 +1,41 @@
-"""The archive a crawl writes into: paths and settings, resolved once per crawler.
+"""The archive a crawl writes into, shared by the Scrapy components of one crawler.
 
-Pipelines share one :class:`ArchiveSession` per crawler (the crawler holds it), so
-configuration enters once, through ``from_crawler``.
+One :class:`ArchiveSession` per crawler (the crawler holds it), built from settings
+once. :meth:`ArchiveSession.open` — called by every component that needs it, the
+first call does the work — takes the run lock, removes a killed run's temp files,
+opens the seen-articles store (bootstrapping it from the posts on disk the first
+time) and reconciles it with posts a killed run wrote but did not record.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
 
+from newscrawler.archive import POST_DIRS, archived_post, bootstrap, remove_stale_temp_files
+from newscrawler.fingerprint import Fingerprint
+from newscrawler.lock import RunLock
+from newscrawler.store import SeenStore, open_store
+
+logger = logging.getLogger(__name__)
+
 _ATTR = "_newscrawler_session"
+_POST_NAME_RE = re.compile(r"(?:NW)?([0-9]{18})\.md$", re.ASCII)
+META_DIRS_STATE = "post_dirs_state"
+STORE_FILE = "seen.db"
+LOCK_FILE = "lock"
+
+StoreOpener = Callable[[Path, Path], SeenStore]
+
+
+def open_sqlite_store(state_dir: Path, archive_dir: Path) -> SeenStore:
+    return open_store(state_dir / STORE_FILE, lambda store: bootstrap(store, archive_dir))
 
 
 @dataclass
@@ -22,13 +45,22 @@ class ArchiveSession:
     site: str
     share_url_template: str
     article_url_template: str
-    #: outlet name -> slug for this run (seeded from the archive by the store).
+    store_opener: StoreOpener = open_sqlite_store
+    #: outlet name -> slug (seeded from the store; spiders may add a site's own slugs).
     slugs: dict[str, str] = field(default_factory=dict)
     #: article codes handled in this run.
     codes_this_run: set[str] = field(default_factory=set)
+    #: fingerprints computed by the dedup step, used when the post is recorded.
+    fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
+    #: posts written by this run (paths relative to the archive).
+    new_posts: list[str] = field(default_factory=list)
+    store: SeenStore | None = None
+    lock: RunLock | None = None
+    stale_temp_files: int = 0
+    reconciled: int = 0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ArchiveSession:
+    def from_settings(cls, settings: Any, **kwargs: Any) -> ArchiveSession:
         archive_dir = Path(settings.get("ARCHIVE_DIR") or "output")
         state_dir = Path(settings.get("STATE_DIR") or archive_dir / ".newscrawler")
         return cls(
@@ -37,6 +69,7 @@ class ArchiveSession:
             site=str(settings.get("ARCHIVE_SITE") or "").rstrip("/"),
             share_url_template=settings.get("EASTMONEY_SHARE_URL"),
             article_url_template=settings.get("EASTMONEY_ARTICLE_URL"),
+            **kwargs,
         )
 
     @classmethod
@@ -46,3 +79,85 @@ class ArchiveSession:
             session = cls.from_settings(crawler.settings)
             setattr(crawler, _ATTR, session)
         return session
+
+    def install(self, crawler: Crawler) -> ArchiveSession:
+        """Make this the session of *crawler* (tests use it to give a crawler a memory store)."""
+        setattr(crawler, _ATTR, self)
+        return self
+
+    @property
+    def is_open(self) -> bool:
+        return self.store is not None
+
+    def open(self) -> SeenStore:
+        """Lock the archive and open the store; idempotent. Raises ``LockHeld``."""
+        if self.store is not None:
+            return self.store
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(self.state_dir / LOCK_FILE)
+        lock.acquire()
+        try:
+            self.archive_dir.mkdir(parents=True, exist_ok=True)
+            self.stale_temp_files = remove_stale_temp_files(self.archive_dir)
+            if self.stale_temp_files:
+                logger.warning(
+                    "Removed %d temp files a killed run left in %s", self.stale_temp_files, self.archive_dir
+                )
+            store = self.store_opener(self.state_dir, self.archive_dir)
+            self.reconciled = self._reconcile(store)
+            for outlet, slug in store.slugs().items():
+                self.slugs.setdefault(outlet, slug)
+        except BaseException:
+            lock.release()
+            raise
+        self.lock = lock
+        self.store = store
+        logger.info("Archive %s: %d articles known", self.archive_dir, store.count())
+        return store
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.set_meta(META_DIRS_STATE, self._dirs_state())
+            self.store.close()
+            self.store = None
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def _dirs_state(self) -> str:
+        parts = []
+        for name in POST_DIRS:
+            try:
+                parts.append(f"{name}:{(self.archive_dir / name).stat().st_mtime_ns}")
+            except FileNotFoundError:
+                parts.append(f"{name}:-")
+        return ",".join(parts)
+
+    def _reconcile(self, store: SeenStore) -> int:
+        """Record posts on disk that the store does not know: written by a run that was
+        killed before recording them, or put there by hand. Only runs when a post
+        folder changed since the last run closed (a directory's mtime changes when
+        files are added or removed), so an ordinary run does not list the folders."""
+        if store.get_meta(META_DIRS_STATE) == self._dirs_state():
+            return 0
+        added = 0
+        with store.transaction():
+            for name in POST_DIRS:
+                folder = self.archive_dir / name
+                if not folder.is_dir():
+                    continue
+                for path in folder.iterdir():
+                    match = _POST_NAME_RE.search(path.name)
+                    if not match or path.name.startswith(".") or store.has(match.group(1)):
+                        continue
+                    try:
+                        post = archived_post(f"{name}/{path.name}", path.read_text("utf-8"))
+                    except (OSError, UnicodeDecodeError) as exc:
+                        logger.warning("Cannot read %s: %s", path, exc)
+                        continue
+                    if post is not None and not store.has(post.code):
+                        store.add(post.record())
+                        added += 1
+        if added:
+            logger.warning("Recorded %d posts found on disk but missing from the store", added)
+        return added

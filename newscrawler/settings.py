@@ -50,10 +50,21 @@ ARCHIVE_IMAGES = False
 #: Image downloads follow redirects (Scrapy's media pipelines do not by default).
 MEDIA_ALLOW_REDIRECTS = True
 DOWNLOADER_MIDDLEWARES = {
+    # Before anything else: an article the archive already has is never requested.
+    "newscrawler.middlewares.SkipKnownArticlesMiddleware": 50,
     # Closer to the downloader than every built-in middleware (HttpCache is 900): sees
     # each retried attempt, each redirect and the still-encoded body.
     "newscrawler.warcmiddleware.WarcMiddleware": 950,
 }
+
+EXTENSIONS = {
+    # Run summary in the log and <STATE_DIR>/last-run.json; releases the archive lock.
+    "newscrawler.extensions.RunReport": 500,
+}
+
+#: Content duplicates (same or near-same cleaned text under another code) only count
+#: against posts dated within this many days; 0 compares against the whole archive.
+DEDUP_CONTENT_WINDOW_DAYS = 7
 
 # --- Politeness and robustness -----------------------------------------------------------
 USER_AGENT = "newscrawler/0.1 (+https://finews.withounder.com; news archive crawler)"
