@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARCHIVE_DIR ?= output
 DEMO_PORT ?= 0
+SERVE_PORT ?= 8765
 
-.PHONY: all venv test lint demo crawl bench clean distclean
+.PHONY: all venv test lint demo serve-demo crawl bench clean distclean
 
 all: test
 
@@ -30,6 +31,10 @@ lint: $(STAMP)
 ## Serve the bundled sample on 127.0.0.1 and crawl it into $(ARCHIVE_DIR)/ (offline).
 demo: $(STAMP)
 	$(BIN)/python -m newscrawler.demo --fixtures tests/fixtures/eastmoney --archive $(ARCHIVE_DIR) --port $(DEMO_PORT)
+
+## Serve the bundled sample on 127.0.0.1:$(SERVE_PORT) until interrupted (to crawl it by hand).
+serve-demo: $(STAMP)
+	$(BIN)/python -m newscrawler.devserver tests/fixtures/eastmoney --port $(SERVE_PORT)
 
 ## Crawl the real feeds (EASTMONEY_FEEDS) into $(ARCHIVE_DIR)/.
 crawl: $(STAMP)
