@@ -14,6 +14,8 @@ _CJK_DATE_RE = re.compile(
     r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(?:(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?)?"
 )
 _EPOCH_RE = re.compile(r"^\d{10}(?:\d{3})?$")
+#: ``20220328170437``, ``202203281704``, ``20220328``: compact stamps some APIs use.
+_COMPACT_RE = re.compile(r"^((?:19|20)\d{6})(\d{4}(?:\d{2})?)?$")
 _MIN_YEAR = 1990
 _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
@@ -34,7 +36,14 @@ def parse_date(raw: object) -> datetime | None:
     text = " ".join(raw.split())
     if not text or len(text) > 64:
         return None
-    if _EPOCH_RE.match(text):
+    compact = _COMPACT_RE.match(text)
+    if compact:
+        stamp = compact.group(1) + (compact.group(2) or "")
+        try:
+            parsed = datetime.strptime(stamp, {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}[len(stamp)])
+        except ValueError:
+            return None
+    elif _EPOCH_RE.match(text):
         seconds = int(text) / (1000 if len(text) == 13 else 1)
         parsed = datetime.fromtimestamp(seconds, BEIJING)
     else:
