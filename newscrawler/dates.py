@@ -30,7 +30,10 @@ def parse_date(raw: object) -> datetime | None:
     if isinstance(raw, bool) or raw is None:
         return None
     if isinstance(raw, (int, float)):
-        raw = str(int(raw))
+        try:
+            raw = str(int(raw))
+        except (ValueError, OverflowError):  # NaN, infinity
+            return None
     if not isinstance(raw, str):
         return None
     text = " ".join(raw.split())
@@ -64,7 +67,10 @@ def parse_date(raw: object) -> datetime | None:
                     parsed = dateutil_parser.parse(text, yearfirst=True, dayfirst=False)
                 except (ValueError, OverflowError):
                     return None
-    parsed = parsed.replace(tzinfo=BEIJING) if parsed.tzinfo is None else parsed.astimezone(BEIJING)
+    try:
+        parsed = parsed.replace(tzinfo=BEIJING) if parsed.tzinfo is None else parsed.astimezone(BEIJING)
+    except (ValueError, OverflowError):  # an offset of a day or more, a date at the calendar's ends
+        return None
     if parsed.year < _MIN_YEAR:
         return None
     return parsed.replace(microsecond=0)

@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         f"EASTMONEY_TEXT_URL={base}/NewsData/GetNewsText.do?id={{info_code}}",
         "-s",
         f"EASTMONEY_ARTICLE_URL={base}/a/{{code}}.html",
+        # The loopback server needs none of the politeness the real sources get.
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "DOWNLOAD_DELAY=0",
     ]
     try:
         status = subprocess.call(command)

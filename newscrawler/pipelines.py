@@ -20,6 +20,7 @@ from newscrawler.cleaning import clean_body
 from newscrawler.dates import BEIJING, format_post_date, parse_date
 from newscrawler.exporters import JekyllPostExporter
 from newscrawler.fingerprint import fingerprint, html_to_text
+from newscrawler.fsutil import UnsafePath
 from newscrawler.ids import info_code, is_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import counter
@@ -92,8 +93,18 @@ class ValidatePipeline:
                 raise drop(self.stats, item, "no_outlet", repr(item.outlet)[:60])
             item.outlet = outlet
         elif item.kind == KIND_EMNEWS:
-            fallback = self.article_url_template.format(code=item.code, info_code=info_code(item.code))
-            item.source_url = safe_source_url(item.source_url) or fallback
+            safe = safe_source_url(item.source_url)
+            if safe is None:
+                if item.source_url:
+                    self.stats.inc("fallback", "bad_source_url")
+                    logger.warning(
+                        "Article %s from %s: unusable source URL %r, using the article page",
+                        item.code,
+                        item.url,
+                        item.source_url[:200],
+                    )
+                safe = self.article_url_template.format(code=item.code, info_code=info_code(item.code))
+            item.source_url = safe
         else:
             raise drop(self.stats, item, "bad_kind", repr(item.kind)[:20])
         return item
@@ -223,7 +234,10 @@ class WritePostPipeline:
                 raise drop(self.stats, item, "bad_slug", repr(item.outlet)[:60])
         else:
             item.slug = KIND_EMNEWS
-        result = self.exporter.write_post(item)
+        try:
+            result = self.exporter.write_post(item)
+        except (ValueError, UnsafePath) as exc:  # the renderer refused an unsafe name or value
+            raise drop(self.stats, item, "unsafe_post", str(exc)[:200]) from exc
         fp = self.session.fingerprints.pop(item.code, None) or fingerprint(html_to_text(item.body))
         assert item.date is not None
         store.add(

@@ -43,9 +43,20 @@ def collapse_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
+#: Format characters that carry meaning inside visible text (emoji sequences, Indic scripts).
+_KEEP_FORMAT = frozenset("\u200c\u200d")
+
+
 def _strip_controls(text: str) -> str:
+    """Without control, surrogate, private-use and unassigned characters, nor invisible
+    format characters (zero-width spaces, BOMs, bidi overrides that reorder what a
+    reader sees): a title of nothing but those is empty."""
     return "".join(
-        ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn") or ch.isspace()
+        ch
+        for ch in text
+        if ch.isspace()
+        or ch in _KEEP_FORMAT
+        or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
     )
 
 

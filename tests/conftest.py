@@ -49,7 +49,15 @@ def run_crawl(
 ) -> subprocess.CompletedProcess[str]:
     """``scrapy crawl SPIDER`` in a subprocess, writing into *archive*."""
     command = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"ARCHIVE_DIR={archive}"]
-    merged = {"RETRY_TIMES": "1", "DOWNLOAD_TIMEOUT": "10", "LOG_LEVEL": "INFO", **(settings or {})}
+    merged = {
+        "RETRY_TIMES": "1",
+        "DOWNLOAD_TIMEOUT": "10",
+        "LOG_LEVEL": "INFO",
+        # Loopback servers need no politeness: no throttling, no delay between requests.
+        "AUTOTHROTTLE_ENABLED": "False",
+        "DOWNLOAD_DELAY": "0",
+        **(settings or {}),
+    }
     for name, value in merged.items():
         command += ["-s", f"{name}={value}"]
     for name, value in (args or {}).items():

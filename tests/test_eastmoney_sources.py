@@ -142,7 +142,8 @@ def test_unwrap_json(body: bytes, expected: object) -> None:
         (b'{"record": [', "invalid_json"),
         (b'{"something": []}', "unknown_shape"),
         (b"[1, 2]", "unknown_shape"),
-        (b'"text"', "not_json"),
+        (b'"text"', "unknown_shape"),
+        (b"hello world", "not_json"),
         (b"\xff\xfe\x00", "bad_charset"),
     ],
 )
@@ -190,3 +191,29 @@ def test_shared_code_choice_is_deterministic() -> None:
 def test_gbk_page_labelled_utf8_is_decoded() -> None:
     page = '<html><head><meta charset="gb2312"></head><body><div class="title">标题</div></body></html>'.encode("gbk")
     assert "标题" in decode_html(page, "utf-8")
+
+
+@pytest.mark.parametrize(
+    ("page", "title", "outlet"),
+    [
+        (
+            '<div class="side"><div class="title">侧栏</div></div><div class="contentbox"><div class="title"><h1>真标题</h1></div>'
+            '<div class="infos"><div class="item">来源：深圳新闻网作者：张三</div></div></div>',
+            "真标题",
+            "深圳新闻网",
+        ),
+        (
+            '<html><head><title>大标题_财经频道_东方财富网</title></head><body><div class="infos"><div class="item">来源: 财联社 编辑：李</div></div>',
+            "大标题",
+            "财联社",
+        ),
+    ],
+)
+def test_page_title_and_source_in_noisy_layouts(page: str, title: str, outlet: str) -> None:
+    result = ArticlePageParser().parse("http://x/a/1.html", page + '<div id="ContentBody"><p>正文</p></div>')
+    assert (result.title, result.outlet) == (title, outlet)
+
+
+def test_text_api_json_sent_as_a_json_string() -> None:
+    body = json.dumps(json.dumps({"data": {"text": "<p>正文</p>"}})).encode()
+    assert TextApiParser().parse(body).body == "<p>正文</p>"

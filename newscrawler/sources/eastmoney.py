@@ -7,6 +7,7 @@ only ever run on extracted text.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -16,7 +17,7 @@ from typing import Any
 from lxml import etree
 from lxml import html as lxml_html
 from parsel import Selector
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_body_declared_encoding, html_to_unicode
 
 from newscrawler.ids import extract_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET
@@ -61,7 +62,7 @@ def unwrap_json(text: str) -> Any:
     stripped = text.strip()
     if not stripped:
         raise SourceError("empty", "empty body")
-    if stripped[0] not in "{[":
+    if stripped[0] not in "{[\"":
         match = _JS_WRAPPER_RE.match(stripped)
         if not match:
             kind = "html" if stripped.startswith("<") else "not_json"
@@ -76,22 +77,50 @@ def unwrap_json(text: str) -> Any:
 
 
 def decode_html(body: bytes, header_encoding: str | None = None) -> str:
-    """Decode an HTML page: the HTTP header, BOM, then ``<meta>`` charset (w3lib), and
-    if that yields replacement characters, the first of the page's own declared
-    charset, GB18030 and UTF-8 that decodes cleanly (a GBK page labelled UTF-8)."""
+    """Decode an HTML page (see :func:`decode_html_checked`)."""
+    return decode_html_checked(body, header_encoding)[0]
+
+
+def decode_html_checked(body: bytes, header_encoding: str | None = None) -> tuple[str, bool]:
+    """Decode an HTML page. Returns ``(text, mislabelled)``: mislabelled when the charset
+    the page declares (HTTP header or ``<meta>``) is not the one its bytes are in.
+
+    The HTTP header, BOM, then ``<meta>`` charset (w3lib) decide, except that
+
+    * bytes that are valid UTF-8 (with some non-ASCII) are UTF-8 whatever the label says:
+      UTF-8 Chinese text labelled GBK decodes as GBK without a single error, into
+      mojibake, while GBK text is practically never valid UTF-8;
+    * if the label yields replacement characters, the first of the page's own
+      ``<meta>`` charset, GB18030 and UTF-8 that decodes cleanly wins (GBK labelled UTF-8).
+
+    A page that declares nothing is decoded the same way and is not mislabelled.
+    """
     content_type = f"text/html; charset={header_encoding}" if header_encoding else None
-    _, text = html_to_unicode(content_type, body)
+    encoding, text = html_to_unicode(content_type, body)
+    declared = bool(header_encoding) or html_body_declared_encoding(body) is not None
+    if _codec_name(encoding) != "utf-8" and not body.isascii():
+        try:
+            return body.decode("utf-8"), declared
+        except UnicodeDecodeError:
+            pass
     if "\ufffd" not in text:
-        return text
+        return text, False
     _, meta_text = html_to_unicode(None, body)
     if "\ufffd" not in meta_text:
-        return meta_text
-    for encoding in ("gb18030", "utf-8"):
+        return meta_text, True
+    for fallback in ("gb18030", "utf-8"):
         try:
-            return body.decode(encoding)
+            return body.decode(fallback), declared
         except UnicodeDecodeError:
             continue
-    return text
+    return text, True
+
+
+def _codec_name(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding
 
 
 # --- helpers on JSON values -------------------------------------------------------------
@@ -136,6 +165,8 @@ class FeedResult:
     entries: list[FeedEntry] = field(default_factory=list)
     #: Items of the feed that carried no usable article code.
     invalid: int = 0
+    #: What those items gave as their code (for the log; untrusted, print with ``repr``).
+    invalid_codes: list[str] = field(default_factory=list)
     charset_mismatch: bool = False
 
 
@@ -159,6 +190,7 @@ class FeedParser:
             entry = self._entry(record, shape, kind) if isinstance(record, Mapping) else None
             if entry is None:
                 result.invalid += 1
+                result.invalid_codes.append(self._raw_code(record))
             else:
                 result.entries.append(entry)
         return result
@@ -174,6 +206,14 @@ class FeedParser:
                 if node is None and path[0] in data and data.get(path[0]) is None:
                     return shape, [], kind  # a shape with a null list: an empty feed
         raise SourceError("unknown_shape", f"no known list key in {type(data).__name__}")
+
+    #: Every key a feed item may carry its code in, for :meth:`_raw_code`.
+    CODE_KEYS = ("infoCode", "code", "Art_Code", "id", "newsid", "Art_Url", "url_w", "url_unique")
+
+    def _raw_code(self, record: object) -> str:
+        if not isinstance(record, Mapping):
+            return f"<{type(record).__name__}>"
+        return _first(record, *self.CODE_KEYS)[:80]
 
     def _entry(self, record: Mapping[str, Any], shape: str, kind: str) -> FeedEntry | None:
         if shape == "media":
@@ -231,6 +271,8 @@ class ArticleText:
     date_raw: str = ""
     outlet: str = ""
     summary: str = ""
+    #: The answer was not UTF-8 (JSON must be) and was read as GB18030.
+    charset_mismatch: bool = False
 
 
 class TextApiParser:
@@ -242,9 +284,11 @@ class TextApiParser:
     DATE_KEYS = ("showTime", "showtime", "datetime", "Art_ShowTime", "publishTime", "time")
     OUTLET_KEYS = ("mediaName", "medianame", "source", "Art_MediaName", "media")
 
-    def parse(self, body: bytes, url: str = "") -> ArticleText:
-        text, _ = decode_json_bytes(body)
+    def parse(self, body: bytes, url: str = "", declared_encoding: str | None = None) -> ArticleText:
+        text, mismatch = decode_json_bytes(body, declared_encoding)
         data = unwrap_json(text)
+        if isinstance(data, str) and data.lstrip()[:1] in ("{", "["):
+            data = unwrap_json(data)  # a JSON document sent as a JSON string
         records: list[Mapping[str, Any]] = []
         if isinstance(data, Mapping):
             records.append(data)
@@ -255,7 +299,7 @@ class TextApiParser:
                 records.insert(0, inner)
         if not records:
             raise SourceError("unknown_shape", f"text API answered a {type(data).__name__}")
-        result = ArticleText()
+        result = ArticleText(charset_mismatch=mismatch)
         for record in records:
             result.body = result.body or _first(record, *self.BODY_KEYS)
             result.title = result.title or _first(record, *self.TITLE_KEYS)
@@ -266,7 +310,7 @@ class TextApiParser:
 
 # --- article text: the article page -------------------------------------------------------
 
-_SOURCE_RE = re.compile(r"来源\s*[:：]\s*(\S+)")
+_SOURCE_RE = re.compile(r"来源\s*[:：]\s*(\S+?)(?=\s|$|作者|编辑|责任编辑|[|｜])")
 _PAGE_DATE_RE = re.compile(
     r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*\d{1,2}:\d{2}(?::\d{2})?|\d{4}-\d{2}-\d{2}\s+\d{1,2}:\d{2}(?::\d{2})?"
 )
@@ -275,7 +319,18 @@ _PAGE_DATE_RE = re.compile(
 class ArticlePageParser:
     """``EASTMONEY_ARTICLE_URL`` pages, current layout first, then the older one."""
 
-    TITLE = ("div.title::text", ".newsContent h1::text", "div.detail-title h1::text", "h1::text")
+    #: Most specific first: pages carry other ``.title`` blocks (sidebars, related news).
+    TITLE = (
+        ".newsContent h1 ::text",
+        ".detail-title h1 ::text",
+        ".contentbox div.title ::text",
+        ".mainleft div.title ::text",
+        "div.title ::text",
+        "h1 ::text",
+    )
+    DOCUMENT_TITLE = "head title::text"
+    #: Suffixes eastmoney appends to ``<title>``: ``标题_东方财富网``, ``标题_财经频道_东方财富网``.
+    DOCUMENT_TITLE_SUFFIX = "_"
     INFO_TEXT = (".infos .item", ".Info .time", ".time", ".source", ".infos", ".Info")
     BODY = ("div#ContentBody",)
     BODY_END_ID = "comBodyEnd"
@@ -285,7 +340,7 @@ class ArticlePageParser:
     def parse(self, url: str, page: str) -> ArticleText:
         if not page.strip():
             raise SourceError("empty", "empty page")
-        sel = Selector(text=page)
+        sel = Selector(text=page, type="html")  # never "json": a JSON answer is no page
         result = ArticleText()
         for css in self.TITLE:
             title = " ".join(t.strip() for t in sel.css(css).getall() if t.strip())
@@ -293,6 +348,9 @@ class ArticlePageParser:
                 result.title = title
                 break
         result.title = result.title or (sel.css(self.META_TITLE).get() or "").strip()
+        if not result.title:
+            document_title = (sel.css(self.DOCUMENT_TITLE).get() or "").strip()
+            result.title = document_title.split(self.DOCUMENT_TITLE_SUFFIX, 1)[0].strip()
         info_texts: list[str] = []
         for css in self.INFO_TEXT:
             info_texts.extend(" ".join(node.css("::text").getall()) for node in sel.css(css))
@@ -309,8 +367,9 @@ class ArticlePageParser:
                 result.summary = summary
                 break
         result.body = self._body(page)
-        if not result.body and not result.title:
-            raise SourceError("no_article", "no title and no body in the page")
+        if not result.body:
+            # An error page ("页面不存在", served with status 200) has a title but no article.
+            raise SourceError("no_article", "no article body (#ContentBody) in the page")
         return result
 
     def _body(self, page: str) -> str:

@@ -17,7 +17,7 @@ from scrapy.http import Response
 from newscrawler.ids import extract_code, split_list_arg
 from newscrawler.outcomes import failure_reason
 from newscrawler.sources.eastmoney import FeedEntry, FeedParser, SourceError, entries_by_code
-from newscrawler.spiders.text import ArticleTextMixin, content_type_encoding
+from newscrawler.spiders.text import ArticleTextMixin, content_type_encoding, failed_url
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,11 @@ class EastmoneySpider(ArticleTextMixin, Spider):
             if result.invalid:
                 self._inc("dropped", "feed_entry_no_code", count=result.invalid)
                 logger.warning(
-                    "Feed %s: %d entries without a valid article code", response.url, result.invalid
+                    "Feed %s: %d entries without a valid article code: %s",
+                    response.url,
+                    result.invalid,
+                    ", ".join(repr(code) for code in result.invalid_codes[:20])
+                    + (", ..." if len(result.invalid_codes) > 20 else ""),
                 )
             self._inc("feeds", "ok")
             self._inc("feeds", "entries", count=len(result.entries))
@@ -107,7 +111,7 @@ class EastmoneySpider(ArticleTextMixin, Spider):
         reason = failure_reason(failure)
         self._inc("errors", f"feed_{reason}")
         self._inc("feeds", "failed")
-        logger.error("Feed %s failed: %s", failure.request.url, reason)
+        logger.error("Feed %s failed: %s", failed_url(failure.request), reason)
         self._feed_entries[failure.request.cb_kwargs["index"]] = []
         yield from self._feed_done()
 

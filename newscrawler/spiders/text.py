@@ -19,14 +19,14 @@ from w3lib.encoding import http_content_type_encoding
 
 from newscrawler.ids import info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
-from newscrawler.outcomes import counter, failure_reason
+from newscrawler.outcomes import counter, failure_reason, requested_url
 from newscrawler.sources.eastmoney import (
     ArticlePageParser,
     ArticleText,
     FeedEntry,
     SourceError,
     TextApiParser,
-    decode_html,
+    decode_html_checked,
     merge_text,
 )
 
@@ -40,6 +40,12 @@ EXPLICIT_META = "newscrawler_explicit"
 
 def content_type_encoding(response: Response) -> str | None:
     return http_content_type_encoding((response.headers.get(b"Content-Type") or b"").decode("latin-1"))
+
+
+def failed_url(request: Request) -> str:
+    """The URL a failed request was made for, and where its redirects led, for the log."""
+    first = requested_url(request)
+    return first if first == request.url else f"{first} (redirected to {request.url})"
 
 
 class ArticleTextMixin:
@@ -76,7 +82,7 @@ class ArticleTextMixin:
 
     def parse_text(self, response: Response, entry: FeedEntry) -> Iterator[Request | Article]:
         try:
-            text = self.text_parser.parse(response.body, response.url)
+            text = self.text_parser.parse(response.body, response.url, content_type_encoding(response))
         except SourceError as exc:
             self._inc("errors", f"text_api_{exc.reason}")
             logger.warning(
@@ -84,6 +90,9 @@ class ArticleTextMixin:
             )
             yield self.page_request(entry, None, response.meta)
             return
+        if text.charset_mismatch:
+            self._inc("errors", "text_api_charset_mismatch")
+            logger.warning("Text API %s is not UTF-8 as JSON must be; read it as GB18030", response.url)
         if not text.body:
             self._inc("fallback", "text_api_no_text")
             logger.info("Text API %s has no text, falling back to the article page", response.url)
@@ -101,14 +110,20 @@ class ArticleTextMixin:
         if reason == "ignored":
             return
         self._inc("errors", f"text_api_{reason}")
-        logger.warning("Text API %s failed (%s), falling back to the article page", request.url, reason)
+        logger.warning(
+            "Text API %s failed (%s), falling back to the article page", failed_url(request), reason
+        )
         yield self.page_request(request.cb_kwargs["entry"], None, request.meta)
 
     def parse_page(self, response: Response, entry: FeedEntry, text: ArticleText | None) -> Iterator[Article]:
-        try:
-            page = self.page_parser.parse(
-                response.url, decode_html(response.body, content_type_encoding(response))
+        html, mislabelled = decode_html_checked(response.body, content_type_encoding(response))
+        if mislabelled:
+            self._inc("errors", "article_page_charset_mismatch")
+            logger.warning(
+                "Article page %s is not in the charset it declares; decoded by its bytes", response.url
             )
+        try:
+            page = self.page_parser.parse(response.url, html)
         except SourceError as exc:
             self._inc("errors", f"article_page_{exc.reason}")
             logger.error("Article page %s unusable: %s", response.url, exc.reason)
@@ -132,10 +147,12 @@ class ArticleTextMixin:
         text: ArticleText | None = request.cb_kwargs["text"]
         self._inc("errors", f"article_page_{reason}")
         if text is not None and text.body:
-            logger.warning("Article page %s failed (%s); using the text API's answer", request.url, reason)
-            yield self.build_article(entry, text, request.url)
+            logger.warning(
+                "Article page %s failed (%s); using the text API's answer", failed_url(request), reason
+            )
+            yield self.build_article(entry, text, requested_url(request))
             return
-        yield from self.no_text(entry, f"article page {request.url} failed ({reason})")
+        yield from self.no_text(entry, f"article page {failed_url(request)} failed ({reason})")
 
     def no_text(self, entry: FeedEntry, why: str) -> Iterator[Article]:
         """Both sources failed: count it and log it. Spiders with another source override this."""
