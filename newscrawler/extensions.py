@@ -1,22 +1,63 @@
-"""The run report: a summary in the log and ``<STATE_DIR>/last-run.json`` (SPEC §8)."""
+"""The end of a run: retention, the run report and the exit status (SPEC §8, README "Operations").
+
+:class:`RunReport`, at ``spider_closed`` of a run that held the archive:
+
+1. moves old posts to ``old_post/`` when ``ARCHIVE_RETENTION_DAYS`` is set
+   (:mod:`newscrawler.retention`), while the run still holds the lock;
+2. decides the run's exit status (:class:`ExitStatus`), which the project's ``scrapy crawl``
+   (:mod:`newscrawler.commands.crawl`) exits with;
+3. writes ``<STATE_DIR>/last-run.json`` atomically and releases the archive (store, lock);
+4. logs a summary of a few lines, as the very last lines of the log (at ``engine_stopped``,
+   after Scrapy's stats dump).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import IntEnum
 from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 
 from newscrawler.fsutil import atomic_write
-from newscrawler.outcomes import PREFIX
+from newscrawler.outcomes import PREFIX, counter
+from newscrawler.retention import RetentionResult, apply_retention
 from newscrawler.session import ArchiveSession
 
 logger = logging.getLogger(__name__)
 
 REPORT_FILE = "last-run.json"
+#: New posts listed by path in the log summary (the report lists them all).
+SUMMARY_MAX_PATHS = 10
+
+
+class ExitStatus(IntEnum):
+    """The exit statuses of ``scrapy crawl`` (README "Operations").
+
+    1 and 2 are Scrapy's own; the others are the ``sysexits.h`` codes of their meaning.
+    """
+
+    #: A healthy run, "nothing new" included (some feeds or articles may have failed).
+    OK = 0
+    #: Scrapy: the crawl did not start (a bad spider argument, a damaged store ...).
+    START_FAILED = 1
+    #: Scrapy: a usage error (unknown option, no spider name ...).
+    USAGE = 2
+    #: EX_UNAVAILABLE: feeds were configured and every one of them failed.
+    ALL_FEEDS_FAILED = 69
+    #: EX_CANTCREAT: the archive (or STATE_DIR) cannot be written: found before the crawl
+    #: starts, or a post, the report or a retention move failed with an OS error.
+    ARCHIVE_NOT_WRITABLE = 73
+    #: EX_TEMPFAIL: another run holds the archive; this one did nothing.
+    LOCKED = 75
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
 
 
 def _group(stats: dict[str, Any], group: str) -> dict[str, int]:
@@ -24,64 +65,212 @@ def _group(stats: dict[str, Any], group: str) -> dict[str, int]:
     return {k[len(prefix) :]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
 
-def build_report(stats: dict[str, Any], session: ArchiveSession, spider: str, reason: str) -> dict[str, Any]:
-    """The run report: every ``newscrawler/`` counter, grouped."""
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def run_status(stats: dict[str, Any]) -> ExitStatus:
+    """The exit status a finished run's counters call for."""
+    if stats.get(counter("errors", "archive_write"), 0) or stats.get(counter("errors", "retention"), 0):
+        return ExitStatus.ARCHIVE_NOT_WRITABLE
+    feeds = _group(stats, "feeds")
+    if feeds.get("failed", 0) > 0 and feeds.get("ok", 0) == 0:
+        return ExitStatus.ALL_FEEDS_FAILED
+    return ExitStatus.OK
+
+
+def retention_report(result: RetentionResult | None, days: int) -> dict[str, Any]:
+    if result is None:
+        return {"days": days, "today": None, "moved": 0, "conflicts": [], "errors": []}
+    return {
+        "days": days,
+        "today": result.today.isoformat(),
+        "moved": len(result.moved),
+        "conflicts": list(result.conflicts),
+        "errors": [f"{path}: {reason}" for path, reason in result.errors],
+    }
+
+
+def build_report(
+    stats: dict[str, Any],
+    session: ArchiveSession,
+    spider: str,
+    reason: str,
+    *,
+    finished: datetime | None = None,
+    status: ExitStatus | None = None,
+    retention: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run report (``last-run.json``): every ``newscrawler/`` counter, grouped."""
+    end = finished or datetime.now(UTC)
     started = stats.get("start_time")
-    duplicates = _group(stats, "duplicates")
-    dropped = _group(stats, "dropped")
-    errors = _group(stats, "errors")
+    start = started if isinstance(started, datetime) else None
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    exit_status = run_status(stats) if status is None else status
+    feeds = _group(stats, "feeds")
     return {
         "spider": spider,
         "finish_reason": reason,
-        "started": started.isoformat() if isinstance(started, datetime) else None,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "exit_status": int(exit_status),
+        "status": exit_status.label,
+        "started": _iso(start) if start else None,
+        "finished": _iso(end),
+        "duration_seconds": round((end - start).total_seconds(), 1) if start else None,
         "archive_dir": str(session.archive_dir),
+        "feeds": {"ok": feeds.pop("ok", 0), "failed": feeds.pop("failed", 0), **feeds},
         "new_posts": len(session.new_posts),
         "new_post_paths": list(session.new_posts),
         "unchanged_posts": int(stats.get(f"{PREFIX}/posts/unchanged", 0)),
         "skipped_known": int(stats.get(f"{PREFIX}/skipped/known", 0)),
-        "duplicates": duplicates,
-        "dropped": dropped,
-        "errors": errors,
-        "feeds": _group(stats, "feeds"),
+        "duplicates": _group(stats, "duplicates"),
+        "dropped": _group(stats, "dropped"),
+        "errors": _group(stats, "errors"),
+        "retention": retention or retention_report(None, 0),
         "stale_temp_files_removed": session.stale_temp_files,
         "reconciled_posts": session.reconciled,
         "counters": {k: v for k, v in sorted(stats.items()) if k.startswith(f"{PREFIX}/")},
     }
 
 
-def summary_line(report: dict[str, Any]) -> str:
-    def fmt(group: dict[str, int]) -> str:
-        return ", ".join(f"{k} {v}" for k, v in group.items()) or "none"
+def _by_kind(group: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in group.items()) if group else "none"
 
-    return (
-        f"{report['new_posts']} new posts, {report['skipped_known']} skipped (already archived), "
-        f"duplicates: {fmt(report['duplicates'])}; dropped: {fmt(report['dropped'])}; errors: {fmt(report['errors'])}"
+
+def summary_lines(report: dict[str, Any], max_paths: int = SUMMARY_MAX_PATHS) -> list[str]:
+    """The run summary for the log: a few lines, one screen."""
+    duration = report.get("duration_seconds")
+    took = f" in {duration:.1f} s" if isinstance(duration, int | float) else ""
+    lines = [
+        f"Run summary: {report['spider']} {report['finish_reason']}{took}, "
+        f"exit status {report['exit_status']} ({report['status']})"
+    ]
+    feeds = report["feeds"]
+    if feeds.get("ok") or feeds.get("failed"):
+        entries = f", {feeds['entries']} entries" if "entries" in feeds else ""
+        lines.append(f"  feeds: {feeds['ok']} ok, {feeds['failed']} failed{entries}")
+    paths = report["new_post_paths"]
+    lines.append(f"  new posts: {report['new_posts']}")
+    lines += [f"    {path}" for path in paths[:max_paths]]
+    if len(paths) > max_paths:
+        lines.append(f"    and {len(paths) - max_paths} more")
+    lines.append(
+        f"  skipped (already archived): {report['skipped_known']}; unchanged posts: {report['unchanged_posts']}"
     )
+    lines.append(f"  duplicates: {_by_kind(report['duplicates'])}")
+    lines.append(f"  dropped: {_by_kind(report['dropped'])}")
+    lines.append(f"  errors: {_by_kind(report['errors'])}")
+    retention = report["retention"]
+    if retention.get("days"):
+        extra = "".join(
+            f", {len(retention[key])} {key}" for key in ("conflicts", "errors") if retention.get(key)
+        )
+        lines.append(
+            f"  retention: {retention['moved']} posts older than {retention['days']} days moved to old_post/{extra}"
+        )
+    return lines
 
 
 class RunReport:
-    """At the end of a run that held the archive: log the summary, write
-    ``last-run.json`` atomically, then release the archive (store and lock)."""
+    """At the end of a run that held the archive: retention, the exit status,
+    ``last-run.json``, then release the archive (store and lock); the summary is
+    logged at ``engine_stopped``, after Scrapy's stats dump.
 
-    def __init__(self, crawler: Crawler, session: ArchiveSession) -> None:
+    The project's ``scrapy crawl`` reads :attr:`exit_status` when the crawl is over.
+    """
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        session: ArchiveSession,
+        *,
+        retention_days: int = 0,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.crawler = crawler
         self.session = session
+        self.retention_days = retention_days
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        #: The run's exit status; None until a run that held the archive has closed.
+        self.exit_status: ExitStatus | None = None
+        #: The report written to ``last-run.json``; None until then.
+        self.report: dict[str, Any] | None = None
+        self._summary: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunReport:
-        ext = cls(crawler, ArchiveSession.from_crawler(crawler))
+        days = crawler.settings.getint("ARCHIVE_RETENTION_DAYS", 0)
+        if days < 0:
+            logger.warning("ARCHIVE_RETENTION_DAYS=%d is negative: retention is off", days)
+            days = 0
+        ext = cls(crawler, ArchiveSession.from_crawler(crawler), retention_days=days)
+        crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
+
+    def _inc(self, *parts: str, count: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(counter(*parts), count)
+
+    def item_error(self, failure: Any, **kwargs: Any) -> None:
+        """A pipeline failed with an ``OSError`` (disk full, read-only, ...): the archive is
+        not writable (``newscrawler/errors/archive_write``, exit status 73)."""
+        if isinstance(getattr(failure, "value", None), OSError):
+            self._inc("errors", "archive_write")
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if not self.session.is_open:
             return  # this run never held the archive (e.g. the lock was held): write nothing
         try:
+            retention = self._retention()
             assert self.crawler.stats is not None
-            report = build_report(self.crawler.stats.get_stats(), self.session, spider.name, reason)
-            logger.info("Run summary: %s", summary_line(report))
+            stats = self.crawler.stats.get_stats()
+            status = run_status(stats)
+            report = build_report(
+                stats,
+                self.session,
+                spider.name,
+                reason,
+                finished=self.clock(),
+                status=status,
+                retention=retention,
+            )
             data = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
-            atomic_write(self.session.state_dir / REPORT_FILE, data.encode("utf-8"))
+            try:
+                atomic_write(self.session.state_dir / REPORT_FILE, data.encode("utf-8"))
+            except OSError as exc:
+                logger.error("Cannot write the run report %s: %s", self.session.state_dir / REPORT_FILE, exc)
+                self._inc("errors", "archive_write")
+                status = ExitStatus.ARCHIVE_NOT_WRITABLE
+                report.update(exit_status=int(status), status=status.label)
+            self.exit_status = status
+            self.report = report
+            self._summary = summary_lines(report)
         finally:
             self.session.close()
+
+    def _retention(self) -> dict[str, Any]:
+        days = self.retention_days
+        if days <= 0:
+            return retention_report(None, 0)
+        try:
+            result = apply_retention(
+                self.session.archive_dir, days, store=self.session.store, clock=self.clock
+            )
+        except Exception:
+            logger.exception("Retention failed in %s", self.session.archive_dir)
+            self._inc("errors", "retention")
+            return retention_report(None, days)
+        if result.moved:
+            self._inc("retention", "moved", count=len(result.moved))
+        if result.conflicts:
+            self._inc("retention", "conflicts", count=len(result.conflicts))
+        if result.errors:
+            self._inc("errors", "retention", count=len(result.errors))
+        return retention_report(result, days)
+
+    def engine_stopped(self) -> None:
+        if self._summary:
+            logger.info("%s", "\n".join(self._summary))
+            self._summary = []

@@ -89,13 +89,29 @@ class ArchiveSession:
     def is_open(self) -> bool:
         return self.store is not None
 
+    def lock_archive(self) -> None:
+        """Take the run lock (idempotent; :meth:`open` keeps a lock taken here).
+
+        ``scrapy crawl`` (:mod:`newscrawler.commands.crawl`) calls it before the crawl
+        starts, so that a second run exits at once, saying why. One lock per session: a
+        ``flock`` belongs to an open file description, so a second ``RunLock`` in the same
+        process would find the lock held (by this very process). Raises ``LockHeld``, or
+        ``OSError`` when ``STATE_DIR`` cannot be created or the lock file cannot be opened.
+        """
+        if self.lock is not None:
+            return
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(self.state_dir / LOCK_FILE)
+        lock.acquire()
+        self.lock = lock
+
     def open(self) -> SeenStore:
         """Lock the archive and open the store; idempotent. Raises ``LockHeld``."""
         if self.store is not None:
             return self.store
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        lock = RunLock(self.state_dir / LOCK_FILE)
-        lock.acquire()
+        self.lock_archive()
+        lock = self.lock
+        assert lock is not None
         try:
             self.archive_dir.mkdir(parents=True, exist_ok=True)
             self.stale_temp_files = remove_stale_temp_files(self.archive_dir)
@@ -109,8 +125,8 @@ class ArchiveSession:
                 self.slugs.setdefault(outlet, slug)
         except BaseException:
             lock.release()
+            self.lock = None
             raise
-        self.lock = lock
         self.store = store
         logger.info("Archive %s: %d articles known", self.archive_dir, store.count())
         return store

@@ -1,0 +1,130 @@
+"""``scrapy crawl`` with exit statuses a scheduler can act on (README "Operations").
+
+Scrapy's ``crawl`` command (a project command of the same name overrides a built-in one,
+``COMMANDS_MODULE`` in the settings), plus:
+
+* before the crawl starts, it takes the archive's run lock and hands it to the crawl's
+  :class:`~newscrawler.session.ArchiveSession` (which keeps it until the run report is
+  written), then checks that the archive can be written. When another run holds the lock,
+  or the archive cannot be written, it says so in one log line and exits with
+  :attr:`~ExitStatus.LOCKED` or :attr:`~ExitStatus.ARCHIVE_NOT_WRITABLE`, without starting
+  the crawl;
+* when the crawl is over, it exits with the status the
+  :class:`~newscrawler.extensions.RunReport` extension decided, or 1 when the crawl did not
+  start (Scrapy's convention; 2 stays a usage error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.crawler import Crawler
+from scrapy.exceptions import UsageError
+
+from newscrawler.archive import TEMP_DIRS
+from newscrawler.extensions import ExitStatus, RunReport
+from newscrawler.fsutil import temp_name
+from newscrawler.lock import LockHeld
+from newscrawler.session import ArchiveSession
+
+logger = logging.getLogger(__name__)
+
+EXIT_STATUS_HELP = """\
+Exit status: 0 a healthy run (nothing new included); 1 the crawl did not start (see the
+log); 2 usage error; 69 every feed failed; 73 the archive cannot be written; 75 another
+run holds the archive (this one did nothing). The run's report is written to
+<STATE_DIR>/last-run.json.
+"""
+
+
+def check_writable(directories: Iterable[Path]) -> None:
+    """Create each directory when missing and create and remove a hidden file in it;
+    raises ``OSError`` for the first one that cannot be written."""
+    for directory in directories:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = temp_name(directory / "write-probe")
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        os.close(fd)
+        probe.unlink()
+
+
+def archive_directories(session: ArchiveSession) -> list[Path]:
+    """The folders a run writes to: STATE_DIR, the archive root, and those of its
+    folders that already exist."""
+    folders = [session.archive_dir / name for name in TEMP_DIRS]
+    return [session.state_dir, session.archive_dir, *(f for f in folders if f.exists() or f.is_symlink())]
+
+
+def claim_archive(session: ArchiveSession) -> ExitStatus | None:
+    """Take the run lock for *session* and check the archive is writable; on failure log
+    why in one line and return the exit status (the lock is not kept)."""
+    try:
+        session.lock_archive()
+    except LockHeld as exc:
+        logger.error("%s", exc)
+        return ExitStatus.LOCKED
+    except OSError as exc:
+        logger.error(
+            "Cannot write the archive's state in %s: %s; exiting without doing anything",
+            session.state_dir,
+            exc,
+        )
+        return ExitStatus.ARCHIVE_NOT_WRITABLE
+    try:
+        check_writable(archive_directories(session))
+    except OSError as exc:
+        session.close()
+        logger.error(
+            "Cannot write the archive %s: %s; exiting without doing anything", session.archive_dir, exc
+        )
+        return ExitStatus.ARCHIVE_NOT_WRITABLE
+    return None
+
+
+def _run_report(crawler: Crawler) -> RunReport | None:
+    try:
+        return crawler.get_extension(RunReport)
+    except RuntimeError:  # the crawl failed before its extensions were built
+        return None
+
+
+class Command(ScrapyCrawlCommand):
+    def short_desc(self) -> str:
+        return "Run a spider of the current project, by name (exit statuses: scrapy crawl -h)"
+
+    def long_desc(self) -> str:
+        return (
+            "Run a spider of the current project, by name, into the archive (ARCHIVE_DIR).\n\n"
+            + EXIT_STATUS_HELP
+        )
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) < 1:
+            raise UsageError
+        if len(args) > 1:
+            raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
+        assert self.crawler_process is not None
+        crawler = self._create_crawler(args[0])
+        session = ArchiveSession.from_crawler(crawler)
+        refused = claim_archive(session)
+        if refused is not None:
+            self.exitcode = int(refused)
+            return
+        try:
+            self.crawler_process.crawl(crawler, **opts.spargs)
+            self.crawler_process.start()
+        finally:
+            session.close()  # a crawl that never opened the archive still holds the lock
+        report = _run_report(crawler)
+        status = report.exit_status if report is not None else None
+        if status:
+            self.exitcode = int(status)
+        elif self.crawler_process.bootstrap_failed:
+            self.exitcode = int(ExitStatus.START_FAILED)
+        else:
+            self.exitcode = int(ExitStatus.OK)

@@ -1,0 +1,839 @@
+"""Operations (README "Operations"): exit statuses, the run summary and report, retention,
+and the scheduling recipes in contrib/ (cron, systemd, GitHub Actions, Scrapyd)."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from newscrawler.dates import BEIJING
+from newscrawler.devserver import FixtureHTTPServer
+from newscrawler.extensions import ExitStatus, summary_lines
+from newscrawler.lock import RunLock
+from newscrawler.retention import apply_retention, is_expired, post_day
+from newscrawler.store import MemoryStore, SQLiteStore, StoredArticle
+
+from .conftest import REPO, CrawlRunner, eastmoney_settings
+
+CONTRIB = REPO / "contrib"
+#: Loopback servers need no politeness (as in conftest.run_crawl).
+FAST = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0", "RETRY_TIMES": "0"}
+STATE = ".newscrawler"
+OUTLET = "深圳新闻网"
+
+# --------------------------------------------------------------------------- helpers
+
+
+def code_for(day: date, n: int) -> str:
+    return f"{day:%Y%m%d}{n:010d}"
+
+
+def article(day: date, n: int) -> dict[str, str]:
+    """A media-feed article of *day* whose text differs from every other *n*."""
+    words = ["营业收入", "净利润", "研发投入", "现金红利", "回购股份", "新建产能", "海外订单", "银行授信"]
+    text = "".join(
+        f"<p>　　第{n}号公司公告：{words[(n + i) % len(words)]}{n * 13 + i * 7}亿元，同比变动{(n * 5 + i) % 40}%。</p>"
+        for i in range(4)
+    )
+    return {
+        "code": code_for(day, n),
+        "title": f"第{n}号公司发布公告",
+        "datetime": f"{day:%Y-%m-%d} 09:{n % 60:02d}:00",
+        "text": text + f'<p class="em_media">（文章来源：{OUTLET}）</p>',
+    }
+
+
+def write_source(root: Path, articles: list[dict[str, str]]) -> None:
+    """A media feed at ``feeds/media.json`` and a text-API answer per article."""
+    (root / "feeds").mkdir(parents=True, exist_ok=True)
+    (root / "NewsData").mkdir(parents=True, exist_ok=True)
+    record = [
+        {"title": a["title"], "datetime": a["datetime"], "medianame": OUTLET, "infoCode": "NW" + a["code"]}
+        for a in articles
+    ]
+    (root / "feeds" / "media.json").write_text(json.dumps({"record": record}, ensure_ascii=False), "utf-8")
+    for a in articles:
+        answer = root / "NewsData" / f"GetNewsText.do@id=NW{a['code']}"
+        body = {"title": a["title"], "showTime": a["datetime"], "mediaName": OUTLET, "text": a["text"]}
+        answer.write_text(json.dumps(body, ensure_ascii=False), "utf-8")
+        answer.with_name(answer.name + ".headers").write_text("Content-Type: application/json\n", "utf-8")
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Iterator[FixtureHTTPServer]:
+    root = tmp_path / "source"
+    root.mkdir()
+    server = FixtureHTTPServer(root)
+    server.start_background()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def settings_for(server: FixtureHTTPServer, *feeds: str, **extra: str) -> dict[str, str]:
+    urls = ",".join(f"{server.url}/{feed}" for feed in feeds or ("feeds/media.json",))
+    return {**eastmoney_settings(server.url), "EASTMONEY_FEEDS": urls, **extra}
+
+
+def report_of(archive: Path) -> dict[str, Any]:
+    return json.loads((archive / STATE / "last-run.json").read_text("utf-8"))
+
+
+def stats(stderr: str) -> dict[str, int]:
+    return {name: int(value) for name, value in re.findall(r"'(newscrawler/[a-z0-9_/]+)': (\d+)", stderr)}
+
+
+def posts(archive: Path, folder: str = "_posts") -> list[str]:
+    return sorted(p.name for p in (archive / folder).glob("*.md")) if (archive / folder).is_dir() else []
+
+
+def article_requests(server: FixtureHTTPServer) -> list[str]:
+    return [r for r in server.requests if "GetNewsText" in r or r.startswith("/a/")]
+
+
+def today_beijing() -> date:
+    return datetime.now(BEIJING).date()
+
+
+# --------------------------------------------------------------------------- exit statuses
+
+
+@pytest.mark.crawl
+def test_healthy_run_and_nothing_new_exit_0(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    day = today_beijing() - timedelta(days=1)
+    write_source(source.root, [article(day, n) for n in range(1, 4)])
+    # One feed of two failing is an ordinary counted error: the run is healthy.
+    settings = settings_for(source, "feeds/media.json", "feeds/missing.json")
+    first = crawl("eastmoney", archive, settings=settings)
+    assert first.returncode == 0, first.stderr[-3000:]
+    report = report_of(archive)
+    assert (report["exit_status"], report["status"]) == (0, "ok")
+    assert report["feeds"] == {"ok": 1, "failed": 1, "entries": 3}
+    assert report["errors"] == {"feed_http_404": 1}
+
+    second = crawl("eastmoney", archive, settings=settings)
+    assert second.returncode == 0, second.stderr[-3000:]
+    report = report_of(archive)
+    assert (report["exit_status"], report["new_posts"], report["skipped_known"]) == (0, 0, 3)
+
+
+@pytest.mark.crawl
+def test_every_feed_failed_exits_69(tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner) -> None:
+    archive = tmp_path / "archive"
+    result = crawl(
+        "eastmoney", archive, settings=settings_for(source, "feeds/gone.json", "feeds/missing.json")
+    )
+    assert result.returncode == ExitStatus.ALL_FEEDS_FAILED == 69, result.stderr[-3000:]
+    report = report_of(archive)
+    assert (report["exit_status"], report["status"]) == (69, "all_feeds_failed")
+    assert report["feeds"] == {"ok": 0, "failed": 2}
+    assert "exit status 69 (all_feeds_failed)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.crawl
+def test_articles_by_code_without_feeds_exit_0(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    one = article(today_beijing() - timedelta(days=1), 1)
+    write_source(source.root, [one])
+    result = crawl("eastmoney", archive, settings=settings_for(source), args={"codes": one["code"]})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert report_of(archive)["feeds"] == {"ok": 0, "failed": 0}
+
+
+@pytest.mark.crawl
+def test_archive_under_a_file_exits_73_without_crawling(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    # Root ignores permission bits: a folder below a regular file cannot be created by anyone.
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder\n", "utf-8")
+    write_source(source.root, [article(today_beijing(), 1)])
+    result = crawl("eastmoney", blocker / "archive", settings=settings_for(source))
+    assert result.returncode == ExitStatus.ARCHIVE_NOT_WRITABLE == 73, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(lines) == 1, lines
+    assert "Cannot write" in lines[0] and "Not a directory" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert source.requests == []
+
+
+@pytest.mark.crawl
+def test_archive_not_writable_with_state_elsewhere_exits_73_and_releases_the_lock(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    (archive / "_posts").mkdir(parents=True)
+    (archive / "category").write_text("a file where the category folder belongs\n", "utf-8")
+    state = tmp_path / "state"
+    write_source(source.root, [article(today_beijing(), 1)])
+    result = crawl("eastmoney", archive, settings=settings_for(source, STATE_DIR=str(state)))
+    assert result.returncode == 73, result.stderr[-3000:]
+    assert f"Cannot write the archive {archive}" in result.stderr
+    assert source.requests == []
+    with RunLock(state / "lock"):  # released on the way out
+        pass
+
+
+@pytest.mark.crawl
+def test_post_write_failure_mid_run_exits_73(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    day = today_beijing() - timedelta(days=1)
+    good, bad = article(day, 1), article(day, 2)
+    write_source(source.root, [good, bad])
+    # A folder where the post belongs: writing it fails with an OS error (for root too).
+    (archive / "_posts" / f"{day:%Y-%m-%d}-NW{bad['code']}.md").mkdir(parents=True)
+    result = crawl("eastmoney", archive, settings=settings_for(source))
+    assert result.returncode == 73, result.stderr[-3000:]
+    assert posts(archive) == [f"{day:%Y-%m-%d}-NW{c}.md" for c in sorted((good["code"], bad["code"]))]
+    assert (archive / "_posts" / f"{day:%Y-%m-%d}-NW{bad['code']}.md").is_dir()
+    report = report_of(archive)
+    assert (report["exit_status"], report["status"]) == (73, "archive_not_writable")
+    assert report["errors"] == {"archive_write": 1}
+    assert report["new_post_paths"] == [f"_posts/{day:%Y-%m-%d}-NW{good['code']}.md"]
+
+
+@pytest.mark.crawl
+def test_lock_held_exits_75_with_one_line(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    write_source(source.root, [article(today_beijing() - timedelta(days=1), 1)])
+    with RunLock(archive / STATE / "lock"):
+        result = crawl("eastmoney", archive, settings=settings_for(source))
+    assert result.returncode == ExitStatus.LOCKED == 75, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, errors
+    assert "another run is using this archive" in errors[0]
+    assert f"process {os.getpid()}" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert source.requests == []
+    assert not (archive / STATE / "last-run.json").exists()
+    assert not (archive / "_posts").exists()
+
+    again = crawl("eastmoney", archive, settings=settings_for(source))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert report_of(archive)["new_posts"] == 1
+
+
+@pytest.mark.crawl
+def test_spider_that_does_not_start_still_exits_1(tmp_path: Path, crawl: CrawlRunner) -> None:
+    archive = tmp_path / "archive"
+    result = crawl("finews", archive)  # no start_url
+    assert result.returncode == ExitStatus.START_FAILED == 1, result.stderr[-3000:]
+    with RunLock(archive / STATE / "lock"):  # the lock taken before the start was released
+        pass
+
+
+def test_usage_error_exits_2() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == ExitStatus.USAGE == 2, result.stderr[-2000:]
+
+
+def test_crawl_help_lists_the_exit_statuses() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "-h"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    text = " ".join(result.stdout.split())
+    for status in ExitStatus:
+        assert f" {int(status)} " in text
+
+
+# --------------------------------------------------------------------------- summary and report
+
+
+@pytest.mark.crawl
+def test_summary_and_report_of_a_fixture_crawl(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    feeds = (
+        "feeds/media.json",
+        "feeds/rolling.json",
+        "feeds/listapi.json",
+        "feeds/live.js",
+        "feeds/dead.json",
+    )
+    settings = {
+        **eastmoney_settings(eastmoney_server.url),
+        "EASTMONEY_FEEDS": ",".join(f"{eastmoney_server.url}/{f}" for f in feeds),
+    }
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = crawl("eastmoney", archive, settings=settings)
+    after = datetime.now(UTC)
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = sorted(f"_posts/{name}" for name in posts(archive))
+    assert len(written) == 12
+
+    report = report_of(archive)
+    assert report["spider"] == "eastmoney"
+    assert report["finish_reason"] == "finished"
+    assert (report["exit_status"], report["status"]) == (0, "ok")
+    started = datetime.fromisoformat(str(report["started"]))
+    finished = datetime.fromisoformat(str(report["finished"]))
+    assert before <= started <= finished <= after
+    assert report["duration_seconds"] == pytest.approx((finished - started).total_seconds(), abs=1.5)
+    assert report["feeds"]["ok"] == 4 and report["feeds"]["failed"] == 1
+    assert report["new_posts"] == 12
+    assert sorted(report["new_post_paths"]) == written
+    assert report["skipped_known"] == 0
+    counters = stats(result.stderr)
+    assert report["errors"] == {
+        k.removeprefix("newscrawler/errors/"): v for k, v in counters.items() if "/errors/" in k
+    }
+    assert report["errors"]["feed_http_503"] == 1
+    assert report["duplicates"] == {
+        k.removeprefix("newscrawler/duplicates/"): v for k, v in counters.items() if "/duplicates/" in k
+    }
+    assert report["dropped"] == {
+        k.removeprefix("newscrawler/dropped/"): v for k, v in counters.items() if "/dropped/" in k
+    }
+    assert report["retention"] == {"days": 0, "today": None, "moved": 0, "conflicts": [], "errors": []}
+
+    # The summary is the last thing in the log: a few lines, ten paths, then a count.
+    lines = result.stderr.rstrip("\n").splitlines()
+    start = max(i for i, line in enumerate(lines) if "Run summary: " in line)
+    summary = lines[start:]
+    assert summary[0].endswith(
+        "Run summary: eastmoney finished in {:.1f} s, exit status 0 (ok)".format(report["duration_seconds"])
+    )
+    assert summary[1:3] == [
+        "  feeds: 4 ok, 1 failed, {} entries".format(report["feeds"]["entries"]),
+        "  new posts: 12",
+    ]
+    assert summary[3:13] == [f"    {path}" for path in report["new_post_paths"][:10]]
+    assert summary[13] == "    and 2 more"
+    assert summary[14] == "  skipped (already archived): 0; unchanged posts: 0"
+    assert summary[15].startswith("  duplicates: ")
+    assert summary[16].startswith("  dropped: ")
+    assert summary[17] == "  errors: " + ", ".join(f"{k} {v}" for k, v in report["errors"].items())
+    assert len(summary) == 18
+    assert "Spider closed (finished)" in lines[start - 1]
+
+
+def test_summary_lines_render_every_group() -> None:
+    report: dict[str, Any] = {
+        "spider": "eastmoney",
+        "finish_reason": "shutdown",
+        "exit_status": 0,
+        "status": "ok",
+        "duration_seconds": 61.25,
+        "feeds": {"ok": 2, "failed": 0},
+        "new_posts": 1,
+        "new_post_paths": ["_posts/2022-05-10-NW202205101380000001.md"],
+        "unchanged_posts": 2,
+        "skipped_known": 5,
+        "duplicates": {"code": 1, "content_exact": 2},
+        "dropped": {"no_date": 1},
+        "errors": {},
+        "retention": {"days": 30, "moved": 4, "conflicts": ["_posts/x.md"], "errors": []},
+    }
+    assert summary_lines(report) == [
+        "Run summary: eastmoney shutdown in 61.2 s, exit status 0 (ok)",
+        "  feeds: 2 ok, 0 failed",
+        "  new posts: 1",
+        "    _posts/2022-05-10-NW202205101380000001.md",
+        "  skipped (already archived): 5; unchanged posts: 2",
+        "  duplicates: code 1, content_exact 2",
+        "  dropped: no_date 1",
+        "  errors: none",
+        "  retention: 4 posts older than 30 days moved to old_post/, 1 conflicts",
+    ]
+
+
+# --------------------------------------------------------------------------- retention (pure)
+
+NOON_BEIJING = datetime(2022, 5, 10, 12, 0, tzinfo=BEIJING)
+
+
+def _post(archive: Path, folder: str, day: date, n: int, *, emnews: bool = False, text: str = "") -> str:
+    code = code_for(day, n)
+    name = f"{day:%Y-%m-%d}-{'' if emnews else 'NW'}{code}.md"
+    path = archive / folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text or f"---\ntitle: post {n}\n---\n<p>{code}</p>\n", "utf-8")
+    return name
+
+
+def _record(name: str, folder: str = "_posts") -> StoredArticle:
+    parsed = post_day(name)
+    assert parsed is not None
+    return StoredArticle(code=parsed[1], path=f"{folder}/{name}", kind="outlet", slug="s", date="")
+
+
+def test_post_day_reads_article_post_names_only() -> None:
+    assert post_day("2022-03-28-NW202203282325203083.md") == (date(2022, 3, 28), "202203282325203083")
+    assert post_day("2022-03-28-202203282325203083.md") == (date(2022, 3, 28), "202203282325203083")
+    for name in (
+        "2021-12-01-init.md",
+        "-202205101380000099.md",
+        "2022-13-01-NW202203282325203083.md",
+        ".2022-03-28-NW202203282325203083.md.1a2b.tmp",
+        "2022-03-28-NW202203282325203083.md.bak",
+    ):
+        assert post_day(name) is None, name
+
+
+@pytest.mark.parametrize(("age", "moves"), [(29, False), (30, False), (31, True), (400, True)])
+def test_is_expired_at_the_boundary(age: int, moves: bool) -> None:
+    today = date(2022, 5, 10)
+    assert is_expired(today - timedelta(days=age), today, 30) is moves
+
+
+def test_retention_moves_posts_older_than_n_days(tmp_path: Path) -> None:
+    archive = tmp_path
+    today = NOON_BEIJING.date()
+    names = {age: _post(archive, "_posts", today - timedelta(days=age), age) for age in (0, 29, 30, 31, 365)}
+    rolling = _post(archive, "_posts", today - timedelta(days=45), 7, emnews=True)
+    init = archive / "_posts" / "2021-12-01-init.md"
+    init.write_text("---\ntitle: 开站大吉\n---\n", "utf-8")
+    temp = archive / "_posts" / f".{names[365]}.1a2b.tmp"
+    temp.write_text("partial", "utf-8")
+    store = MemoryStore()
+    for name in [*names.values(), rolling]:
+        store.add(_record(name))
+
+    result = apply_retention(archive, 30, store=store, clock=lambda: NOON_BEIJING)
+
+    moved = sorted([names[31], names[365], rolling])
+    assert sorted(result.moved) == [f"old_post/{name}" for name in moved]
+    assert (result.conflicts, result.errors, result.records_updated) == ([], [], 3)
+    assert posts(archive, "old_post") == moved
+    assert posts(archive) == sorted([names[0], names[29], names[30], init.name])
+    assert temp.exists()
+    for name in moved:
+        assert store.get(post_day(name)[1]).path == f"old_post/{name}"
+    for age in (0, 29, 30):
+        assert store.get(post_day(names[age])[1]).path == f"_posts/{names[age]}"
+
+    again = apply_retention(archive, 30, store=store, clock=lambda: NOON_BEIJING)
+    assert (again.moved, again.conflicts, again.errors) == ([], [], [])
+
+
+def test_retention_days_are_counted_in_beijing_time(tmp_path: Path) -> None:
+    name = _post(tmp_path, "_posts", date(2022, 4, 9), 1)
+    # 17:00 UTC on May 9 is already May 10 in Beijing: the post is 31 days old there.
+    late_utc = datetime(2022, 5, 9, 17, 0, tzinfo=UTC)
+    early_utc = datetime(2022, 5, 9, 15, 59, tzinfo=UTC)  # still May 9 in Beijing: 30 days
+    assert apply_retention(tmp_path, 30, clock=lambda: early_utc).moved == []
+    assert apply_retention(tmp_path, 30, clock=lambda: late_utc).moved == [f"old_post/{name}"]
+    with pytest.raises(ValueError, match="aware"):
+        apply_retention(tmp_path, 30, clock=lambda: datetime(2022, 5, 10, 12, 0))
+
+
+def test_retention_off_does_nothing(tmp_path: Path) -> None:
+    name = _post(tmp_path, "_posts", date(2000, 1, 1), 1)
+    assert apply_retention(tmp_path, 0, clock=lambda: NOON_BEIJING).moved == []
+    assert posts(tmp_path) == [name]
+    assert not (tmp_path / "old_post").exists()
+
+
+def test_retention_never_overwrites_a_different_old_post(tmp_path: Path) -> None:
+    day = date(2022, 1, 1)
+    clash = _post(tmp_path, "_posts", day, 1, text="the _posts version\n")
+    _post(tmp_path, "old_post", day, 1, text="the old_post version\n")
+    same = _post(tmp_path, "_posts", day, 2, text="same bytes\n")
+    _post(tmp_path, "old_post", day, 2, text="same bytes\n")
+    store = MemoryStore()
+    store.add(_record(clash))
+    store.add(_record(same))
+
+    result = apply_retention(tmp_path, 30, store=store, clock=lambda: NOON_BEIJING)
+
+    assert result.conflicts == [f"_posts/{clash}"]
+    assert result.moved == [f"old_post/{same}"]
+    assert (tmp_path / "_posts" / clash).read_text("utf-8") == "the _posts version\n"
+    assert (tmp_path / "old_post" / clash).read_text("utf-8") == "the old_post version\n"
+    assert not (tmp_path / "_posts" / same).exists()
+    assert (tmp_path / "old_post" / same).read_text("utf-8") == "same bytes\n"
+    assert store.get(post_day(clash)[1]).path == f"_posts/{clash}"
+    assert store.get(post_day(same)[1]).path == f"old_post/{same}"
+
+
+def test_retention_failed_move_keeps_the_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _post(tmp_path, "_posts", date(2022, 1, 1), 1)
+    second = _post(tmp_path, "_posts", date(2022, 1, 2), 2)
+    store = MemoryStore()
+    store.add(_record(first))
+    store.add(_record(second))
+    real_replace = Path.replace
+
+    def replace(self: Path, target: str | os.PathLike[str]) -> Path:
+        if self.name == first:
+            raise OSError(18, "Invalid cross-device link")
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    result = apply_retention(tmp_path, 30, store=store, clock=lambda: NOON_BEIJING)
+    assert result.errors == [(f"_posts/{first}", "Invalid cross-device link")]
+    assert result.moved == [f"old_post/{second}"]
+    assert result.records_updated == 1
+    assert store.get(post_day(first)[1]).path == f"_posts/{first}"
+    assert store.get(post_day(second)[1]).path == f"old_post/{second}"
+
+
+def test_retention_completes_a_move_a_killed_run_left_half_done(tmp_path: Path) -> None:
+    # Records are pointed at old_post/ before the files move: a kill in between leaves this.
+    name = _post(tmp_path, "_posts", date(2022, 1, 1), 1)
+    store = MemoryStore()
+    store.add(_record(name, folder="old_post"))
+    result = apply_retention(tmp_path, 30, store=store, clock=lambda: NOON_BEIJING)
+    assert result.moved == [f"old_post/{name}"]
+    assert store.get(post_day(name)[1]).path == f"old_post/{name}"
+
+
+# --------------------------------------------------------------------------- retention (crawls)
+
+
+@pytest.mark.crawl
+def test_retention_at_the_end_of_a_run_and_moved_posts_stay_known(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    today = today_beijing()
+    old, recent = article(today - timedelta(days=40), 1), article(today - timedelta(days=2), 2)
+    old_name = f"{today - timedelta(days=40):%Y-%m-%d}-NW{old['code']}.md"
+    recent_name = f"{today - timedelta(days=2):%Y-%m-%d}-NW{recent['code']}.md"
+    write_source(source.root, [old, recent])
+    settings = settings_for(source, ARCHIVE_RETENTION_DAYS="30")
+
+    first = crawl("eastmoney", archive, settings=settings)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert posts(archive) == [recent_name]
+    assert posts(archive, "old_post") == [old_name]
+    assert stats(first.stderr)["newscrawler/retention/moved"] == 1
+    report = report_of(archive)
+    assert report["retention"] == {
+        "days": 30,
+        "today": today.isoformat(),
+        "moved": 1,
+        "conflicts": [],
+        "errors": [],
+    }
+    assert "  retention: 1 posts older than 30 days moved to old_post/" in first.stderr
+    with SQLiteStore(archive / STATE / "seen.db") as store:
+        assert store.get(old["code"]).path == f"old_post/{old_name}"
+        assert store.get(recent["code"]).path == f"_posts/{recent_name}"
+    moved = archive / "old_post" / old_name
+    kept = moved.read_bytes(), moved.stat().st_mtime_ns
+
+    # The feeds again: nothing is fetched, nothing written, the moved post stays moved.
+    source.requests.clear()
+    time.sleep(0.05)
+    second = crawl("eastmoney", archive, settings=settings)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert article_requests(source) == []
+    assert posts(archive) == [recent_name]
+    assert report_of(archive)["skipped_known"] == 2
+
+    # Asked for by code (fetched whatever the store says): the dedup finds it in old_post/.
+    third = crawl("eastmoney", archive, settings=settings, args={"codes": old["code"]})
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert article_requests(source) == [f"/NewsData/GetNewsText.do?id=NW{old['code']}"]
+    assert stats(third.stderr)["newscrawler/duplicates/known"] == 1
+    assert posts(archive) == [recent_name]
+    assert (moved.read_bytes(), moved.stat().st_mtime_ns) == kept
+    assert report_of(archive)["new_posts"] == 0
+
+
+# --------------------------------------------------------------------------- recipes in contrib/
+
+
+def _unit(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=True, interpolation=None, delimiters=("=",))
+    parser.optionxform = str
+    parser.read_string(path.read_text("utf-8"), source=str(path))
+    return parser
+
+
+def test_systemd_units(tmp_path: Path) -> None:
+    service = _unit(CONTRIB / "systemd" / "newscrawler.service")
+    timer = _unit(CONTRIB / "systemd" / "newscrawler.timer")
+    assert service["Service"]["Type"] == "oneshot"
+    workdir = service["Service"]["WorkingDirectory"]
+    command = shlex.split(service["Service"]["ExecStart"])
+    assert command[0] == f"{workdir}/.venv/bin/scrapy"
+    assert command[1:3] == ["crawl", "eastmoney"]
+    settings = dict(arg.split("=", 1) for arg in command[3:] if "=" in arg)
+    assert settings["ARCHIVE_DIR"].startswith(f"/var/lib/{service['Service']['StateDirectory']}/")
+    assert "network-online.target" in service["Unit"]["After"]
+    assert service["Service"]["User"]
+    assert timer["Timer"]["Unit"] == "newscrawler.service"
+    assert timer["Timer"]["OnCalendar"] == "*:0/5"
+    assert timer["Install"]["WantedBy"] == "timers.target"
+
+    analyze = shutil.which("systemd-analyze")
+    scrapy = Path(sys.executable).with_name("scrapy")
+    if analyze is None or not scrapy.exists():
+        pytest.skip("systemd-analyze or the scrapy script is not available: units parsed only")
+    units = tmp_path / "units"
+    units.mkdir()
+    text = (CONTRIB / "systemd" / "newscrawler.service").read_text("utf-8")
+    text = text.replace(f"{workdir}/.venv/bin/scrapy", str(scrapy)).replace(workdir, str(REPO))
+    (units / "newscrawler.service").write_text(text, "utf-8")
+    shutil.copy(CONTRIB / "systemd" / "newscrawler.timer", units)
+    result = subprocess.run(
+        [analyze, "verify", str(units / "newscrawler.service"), str(units / "newscrawler.timer")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def _workflow() -> dict[Any, Any]:
+    data = yaml.safe_load((CONTRIB / "github" / "crawl.yml").read_text("utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_github_workflow_keys() -> None:
+    data = _workflow()
+    on = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert isinstance(on, dict)
+    crons = [entry["cron"] for entry in on["schedule"]]
+    assert crons == ["*/5 * * * *"]
+    assert all(len(cron.split()) == 5 for cron in crons)
+    assert "workflow_dispatch" in on
+    assert data["permissions"] == {"contents": "write"}
+    steps = data["jobs"]["crawl"]["steps"]
+    runs = [str(step.get("run", "")) for step in steps]
+    crawl_at = next(i for i, run in enumerate(runs) if "scrapy crawl eastmoney" in run)
+    commit_at = next(i for i, run in enumerate(runs) if "git commit" in run or " commit " in run)
+    assert crawl_at < commit_at
+    assert "git push" in runs[commit_at]
+    assert steps[commit_at]["if"] == "${{ !cancelled() }}"
+    uses = [str(step.get("uses", "")) for step in steps if "uses" in step]
+    assert all(re.fullmatch(r"[\w-]+/[\w/-]+@v\d+", u) for u in uses), uses
+
+
+@pytest.mark.crawl
+def test_github_workflow_steps_run_as_written(tmp_path: Path, eastmoney_server: FixtureHTTPServer) -> None:
+    """The crawl and commit steps, run by bash as Actions runs them, on a local clone."""
+    if shutil.which("git") is None or shutil.which("bash") is None:
+        pytest.skip("git and bash are needed to run the workflow's steps")
+    steps = {step.get("name"): step for step in _workflow()["jobs"]["crawl"]["steps"]}
+    workspace = tmp_path / "workspace"
+    remote = tmp_path / "archive.git"
+    git = ["git", "-c", "init.defaultBranch=main"]
+    subprocess.run([*git, "init", "--quiet", "--bare", str(remote)], check=True)
+    subprocess.run([*git, "clone", "--quiet", str(remote), str(workspace / "archive")], check=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "GITHUB_WORKSPACE": str(workspace),
+        "STATE_DIR": str(workspace / ".newscrawler-state"),
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    fixtures = eastmoney_settings(eastmoney_server.url)
+    feed = f"{eastmoney_server.url}/feeds/rolling.json"
+    crawl_step = str(steps["Crawl"]["run"]).replace(
+        "scrapy crawl", f"{shlex.quote(sys.executable)} -m scrapy crawl"
+    )
+    crawl_step += "".join(f" -s {shlex.quote(f'{k}={v}')}" for k, v in fixtures.items())
+    crawl_step += "".join(f" -s {k}={v}" for k, v in {**FAST, "EASTMONEY_FEEDS": shlex.quote(feed)}.items())
+    result = subprocess.run(
+        ["bash", "-e", "-c", crawl_step],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = posts(workspace / "archive")
+    assert written
+    assert (workspace / ".newscrawler-state" / "last-run.json").is_file()
+
+    commit_step = str(steps["Commit the new posts"]["run"])
+    for _ in range(2):  # the second time there is nothing to commit
+        result = subprocess.run(
+            ["bash", "-e", "-c", commit_step],
+            cwd=workspace / "archive",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "Nothing new to commit" in result.stdout
+    log = subprocess.run(
+        ["git", "--git-dir", str(remote), "log", "--format=%s", "--name-only", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert log[:3] == ["newscrawler:", str(len(written)), "new"]
+    assert sorted(p.removeprefix("_posts/") for p in log if p.startswith("_posts/")) == written
+
+
+def _crontab_command() -> tuple[list[str], str]:
+    lines = [
+        line
+        for line in (CONTRIB / "cron" / "newscrawler.crontab").read_text("utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert len(lines) == 1
+    fields = lines[0].split(None, 5)
+    return fields[:5], fields[5]
+
+
+@pytest.mark.crawl
+def test_crontab_line_runs_as_written(tmp_path: Path, eastmoney_server: FixtureHTTPServer) -> None:
+    schedule, command = _crontab_command()
+    assert schedule == ["*/5", "*", "*", "*", "*"]
+    assert "%" not in command  # cron would turn it into a newline
+    assert command.startswith("cd /opt/newscrawler && .venv/bin/scrapy crawl eastmoney ")
+    archive, log = tmp_path / "archive", tmp_path / "crawl.log"
+    command = (
+        command.replace("cd /opt/newscrawler", f"cd {shlex.quote(str(REPO))}")
+        .replace(".venv/bin/scrapy", f"{shlex.quote(sys.executable)} -m scrapy")
+        .replace("/srv/finews", str(archive))
+        .replace("/var/log/newscrawler/crawl.log", str(log))
+    )
+    extra = "".join(
+        f" -s {shlex.quote(f'{k}={v}')}"
+        for k, v in {**eastmoney_settings(eastmoney_server.url), **FAST}.items()
+    )
+    command = command.replace(" -s LOG_FILE=", f"{extra} -s EASTMONEY_FEEDS=%s -s LOG_FILE=")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def run(feed: str) -> subprocess.CompletedProcess[str]:
+        line = command.replace("%s", shlex.quote(f"{eastmoney_server.url}/{feed}"))
+        return subprocess.run(
+            ["/bin/sh", "-c", line], env=env, capture_output=True, text=True, timeout=180, check=False
+        )
+
+    quiet = run("feeds/rolling.json")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert "Run summary: eastmoney finished" in log.read_text("utf-8")
+    loud = run("feeds/gone.json")
+    assert loud.stdout == f"newscrawler: scrapy crawl exited with status 69, see {log}\n"
+
+
+@pytest.mark.crawl
+def test_scrapyd_can_load_the_project_egg(tmp_path: Path, eastmoney_server: FixtureHTTPServer) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("scrapy.cfg", "setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, project)
+    shutil.copytree(
+        REPO / "newscrawler", project / "newscrawler", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    egg = tmp_path / "newscrawler.egg"
+    built = subprocess.run(
+        [sys.executable, "-m", "scrapyd_client.deploy", "--build-egg", str(egg)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    with zipfile.ZipFile(egg) as archive:
+        names = set(archive.namelist())
+        entry_points = archive.read("EGG-INFO/entry_points.txt").decode("utf-8")
+    assert {
+        "newscrawler/settings.py",
+        "newscrawler/commands/crawl.py",
+        "newscrawler/spiders/eastmoney.py",
+    } <= names
+    parser = configparser.ConfigParser()
+    parser.read_string(entry_points)
+    settings_module = parser["scrapy"]["settings"]
+    assert settings_module == "newscrawler.settings"
+
+    # As Scrapyd's runner does: the egg on sys.path, the settings module from its entry point.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import newscrawler.settings as s; "
+        "print(s.__file__); print(s.COMMANDS_MODULE)"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", probe, str(egg)],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert imported.stdout.splitlines() == [str(egg / "newscrawler" / "settings.py"), "newscrawler.commands"]
+    env |= {"PYTHONPATH": str(egg), "SCRAPY_SETTINGS_MODULE": settings_module}
+    listed = subprocess.run(
+        [sys.executable, "-m", "scrapy", "list"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert listed.stdout.split() == ["eastmoney", "finews"]
+    archive_dir = tmp_path / "archive"
+    command = [sys.executable, "-m", "scrapy", "crawl", "eastmoney", "-a", "_job=0123abcd"]
+    command += ["-a", "codes=202203282325310457", "-s", f"ARCHIVE_DIR={archive_dir}"]
+    for name, value in {**eastmoney_settings(eastmoney_server.url), **FAST}.items():
+        command += ["-s", f"{name}={value}"]
+    crawled = subprocess.run(
+        command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert crawled.returncode == 0, crawled.stderr[-3000:]
+    assert posts(archive_dir) == ["2022-03-28-NW202203282325310457.md"]
+    assert report_of(archive_dir)["exit_status"] == 0
+
+
+def test_readme_shows_the_recipes_as_they_are() -> None:
+    readme = (REPO / "README.md").read_text("utf-8")
+    for path in (
+        CONTRIB / "systemd" / "newscrawler.service",
+        CONTRIB / "systemd" / "newscrawler.timer",
+        CONTRIB / "github" / "crawl.yml",
+    ):
+        assert path.read_text("utf-8").strip() in readme, path
+    _, command = _crontab_command()
+    assert command in readme
+    assert "curl http://localhost:6800/schedule.json -d project=newscrawler -d spider=eastmoney" in readme
+    for status in ExitStatus:
+        assert f"| {int(status)} |" in readme
