@@ -34,8 +34,12 @@ class ExportResult:
 class JekyllPostExporter(BaseItemExporter):
     """Writes each exported item as ``<archive>/_posts/YYYY-MM-DD-<id>.md``."""
 
-    def __init__(self, archive_dir: Path, *, site: str, share_url_template: str, **kwargs: Any) -> None:
+    def __init__(
+        self, archive_dir: Path, *, site: str, share_url_template: str, durable: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(dont_fail=True, **kwargs)
+        #: fsync each post; False when the caller syncs batches (``fsutil.sync_filesystem``).
+        self.durable = durable
         self.archive_dir = Path(archive_dir)
         self.site = site.rstrip("/")
         self.share_url_template = share_url_template
@@ -83,6 +87,8 @@ class JekyllPostExporter(BaseItemExporter):
             category_path = confined(self.archive_dir, category_page)
             # An existing category page (perhaps hand-edited, as on the real site) is kept.
             if not category_path.exists():
-                category_written = atomic_write(category_path, category_text.encode("utf-8"))
-        written = atomic_write(path, text.encode("utf-8"))
+                category_written = atomic_write(
+                    category_path, category_text.encode("utf-8"), durable=self.durable
+                )
+        written = atomic_write(path, text.encode("utf-8"), durable=self.durable)
         return ExportResult(path, relative, written, category_page, category_written)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 from pathlib import Path
@@ -14,12 +15,20 @@ class UnsafePath(ValueError):
 
 
 def confined(root: Path, relative: str) -> Path:
-    """``root/relative``, refusing anything that resolves outside *root*."""
-    root_resolved = root.resolve()
-    path = (root_resolved / relative).resolve()
-    if not path.is_relative_to(root_resolved) or path == root_resolved:
+    """``root/relative``, refusing any *relative* that could leave *root*: absolute
+    paths, ``..`` or ``.`` parts, empty parts, hidden names, backslashes and NULs.
+
+    A check of the text alone (no filesystem calls: this runs for every post); the
+    names it receives are built by :mod:`newscrawler.posts` from validated parts."""
+    parts = relative.split("/")
+    if (
+        not relative
+        or "\x00" in relative
+        or "\\" in relative
+        or any(not part or part.startswith(".") for part in parts)
+    ):
         raise UnsafePath(f"{relative!r} is outside {root}")
-    return path
+    return root.joinpath(*parts)
 
 
 def temp_name(final: Path) -> Path:
@@ -27,12 +36,15 @@ def temp_name(final: Path) -> Path:
     return final.with_name(f".{final.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
 
 
-def atomic_write(path: Path, data: bytes) -> bool:
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> bool:
     """Write *data* to *path* atomically unless it already holds exactly those bytes.
 
     Returns True when the file was written, False when it was unchanged (and so not
     touched: its mtime stays). A crash leaves either the old file or the new one,
-    plus at most a hidden temp file.
+    plus at most a hidden temp file. With ``durable=False`` the file and its folder
+    are not fsynced: the caller makes a batch of writes durable at once with
+    :func:`sync_filesystem` (a killed process loses nothing either way; only a power
+    cut can lose writes that were not synced).
     """
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
@@ -44,14 +56,33 @@ def atomic_write(path: Path, data: bytes) -> bool:
     try:
         with tmp.open("xb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
     return True
+
+
+def sync_filesystem(path: Path) -> None:
+    """Make every write to the filesystem holding *path* durable: ``syncfs(2)`` where
+    the C library has it, else ``sync(2)``. One call makes a whole batch of posts
+    durable for the cost of one flush instead of two fsyncs a post."""
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs  # the C library of this process
+    except (OSError, AttributeError):
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(directory: Path) -> None:

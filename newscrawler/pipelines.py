@@ -9,6 +9,7 @@ Every drop raises :class:`DropItem` with a reason, counted as
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from newscrawler.cleaning import clean_body
 from newscrawler.dates import BEIJING, format_post_date, parse_date
 from newscrawler.exporters import JekyllPostExporter
 from newscrawler.fingerprint import fingerprint, html_to_text
-from newscrawler.fsutil import UnsafePath
+from newscrawler.fsutil import UnsafePath, sync_filesystem
 from newscrawler.ids import info_code, is_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import counter
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 #: How far in the future a publication date may lie (clock skew) before it is refused.
 FUTURE_TOLERANCE = timedelta(days=1)
+#: SimHash shingle digests kept between articles (about 100 bytes each).
+SHINGLE_CACHE_LIMIT = 200_000
 
 
 class _Stats:
@@ -165,10 +168,17 @@ class DedupPipeline:
         known = store.get(item.code)
         if known is not None and (self.session.archive_dir / known.path).is_file():
             raise self._duplicate("known", item, f"article {item.code} archived as {known.path}")
-        fp = fingerprint(html_to_text(item.body))
-        match = find_duplicate(store, fp.text_hash, fp.simhash) if fp.text_hash else None
+        if len(self.session.shingle_cache) > SHINGLE_CACHE_LIMIT:
+            self.session.shingle_cache.clear()
+        fp = fingerprint(html_to_text(item.body), cache=self.session.shingle_cache)
+        run = self.session.run_store  # this run's posts, not yet committed to the store
+        match = None
+        if fp.text_hash:
+            match = find_duplicate(run, fp.text_hash, fp.simhash) or find_duplicate(
+                store, fp.text_hash, fp.simhash
+            )
         if match is not None and match != item.code:
-            other = store.get(match)
+            other = run.get(match) or store.get(match)
             if other is not None and self._within_window(other.date, item):
                 kind = "content_exact" if other.text_hash == fp.text_hash else "content_near"
                 raise self._duplicate(kind, item, f"article {match} ({other.path})")
@@ -185,26 +195,67 @@ class DedupPipeline:
 
 class WritePostPipeline:
     """Assigns the category slug, writes the post through :class:`JekyllPostExporter`,
-    then records it in the store: a post is recorded only once it is durably on disk."""
+    then records it in the store — only once it is durably on disk.
 
-    def __init__(self, crawler: Crawler, session: ArchiveSession, slugger: Slugger) -> None:
+    Durability is batched: posts are renamed into place at once (a killed run loses
+    nothing), and every ``WRITE_BATCH_SIZE`` posts or ``WRITE_BATCH_SECONDS`` (and at the
+    end) one filesystem sync makes the batch durable before its records are committed in
+    one transaction. A power cut can lose at most the uncommitted batch's posts, which the
+    next run then fetches again; the store never records a post that is not durable.
+    Until the batch is committed, its records are visible to dedup through
+    ``ArchiveSession.run_store``."""
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        session: ArchiveSession,
+        slugger: Slugger,
+        batch_size: int = 100,
+        batch_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stats = _Stats(crawler)
         self.session = session
         self.slugger = slugger
         self.exporter = JekyllPostExporter(
-            session.archive_dir, site=session.site, share_url_template=session.share_url_template
+            session.archive_dir,
+            site=session.site,
+            share_url_template=session.share_url_template,
+            durable=False,
         )
+        self.batch_size = max(1, batch_size)
+        self.batch_seconds = batch_seconds
+        self.clock = clock
+        self.pending: list[StoredArticle] = []
+        self.last_flush = clock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WritePostPipeline:
-        return cls(crawler, ArchiveSession.from_crawler(crawler), Slugger())
+        settings = crawler.settings
+        return cls(
+            crawler,
+            ArchiveSession.from_crawler(crawler),
+            Slugger(),
+            batch_size=settings.getint("WRITE_BATCH_SIZE", 100),
+            batch_seconds=settings.getfloat("WRITE_BATCH_SECONDS", 2.0),
+        )
 
     def open_spider(self) -> None:
         self.session.open()
         self.exporter.start_exporting()
 
     def close_spider(self) -> None:
+        self.flush()
         self.exporter.finish_exporting()
+
+    def flush(self) -> None:
+        """Make the pending posts durable, then record them in one transaction."""
+        self.last_flush = self.clock()
+        if not self.pending:
+            return
+        sync_filesystem(self.session.archive_dir)
+        self.session.open().add_many(self.pending)
+        self.pending.clear()
 
     def slug_for(self, outlet: str) -> str:
         """The archive's slug for *outlet*; a new outlet gets its pinyin, with a number
@@ -227,7 +278,6 @@ class WritePostPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        store = self.session.open()
         if item.kind == KIND_OUTLET:
             item.slug = self.slug_for(item.outlet)
             if not is_safe_slug(item.slug):
@@ -240,17 +290,19 @@ class WritePostPipeline:
             raise drop(self.stats, item, "unsafe_post", str(exc)[:200]) from exc
         fp = self.session.fingerprints.pop(item.code, None) or fingerprint(html_to_text(item.body))
         assert item.date is not None
-        store.add(
-            StoredArticle(
-                code=item.code,
-                path=result.relative,
-                kind=item.kind,
-                slug=item.slug,
-                text_hash=fp.text_hash,
-                simhash=fp.simhash,
-                date=format_post_date(item.date),
-            )
+        record = StoredArticle(
+            code=item.code,
+            path=result.relative,
+            kind=item.kind,
+            slug=item.slug,
+            text_hash=fp.text_hash,
+            simhash=fp.simhash,
+            date=format_post_date(item.date),
         )
+        self.session.run_store.add(record)
+        self.pending.append(record)
+        if len(self.pending) >= self.batch_size or self.clock() - self.last_flush >= self.batch_seconds:
+            self.flush()
         if result.written:
             self.stats.inc("posts", "written")
             self.session.new_posts.append(result.relative)

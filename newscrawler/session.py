@@ -21,7 +21,7 @@ from scrapy.crawler import Crawler
 from newscrawler.archive import POST_DIRS, archived_post, bootstrap, remove_stale_temp_files
 from newscrawler.fingerprint import Fingerprint
 from newscrawler.lock import RunLock
-from newscrawler.store import SeenStore, open_store
+from newscrawler.store import MemoryStore, SeenStore, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,10 @@ class ArchiveSession:
     fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
     #: posts written by this run (paths relative to the archive).
     new_posts: list[str] = field(default_factory=list)
+    #: records of this run's posts, visible to dedup before the batch is committed.
+    run_store: MemoryStore = field(default_factory=MemoryStore)
+    #: SimHash shingle digests, shared by the run's fingerprints (bounded by the dedup step).
+    shingle_cache: dict[str, bytes] = field(default_factory=dict)
     store: SeenStore | None = None
     lock: RunLock | None = None
     stale_temp_files: int = 0

@@ -70,6 +70,10 @@ EXTENSIONS = {
 #: Content duplicates (same or near-same cleaned text under another code) only count
 #: against posts dated within this many days; 0 compares against the whole archive.
 DEDUP_CONTENT_WINDOW_DAYS = 7
+#: Posts are made durable (one filesystem sync) and recorded in the store (one
+#: transaction) in batches: every this many posts, or this many seconds, and at the end.
+WRITE_BATCH_SIZE = 100
+WRITE_BATCH_SECONDS = 2.0
 
 # --- Politeness and robustness -----------------------------------------------------------
 # (README "Reliability: what happens when things go wrong" explains each choice.)

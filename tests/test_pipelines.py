@@ -49,6 +49,9 @@ class Chain:
             item = pipeline.process_item(item)
         return item
 
+    def flush(self) -> None:
+        self.pipelines[-1].flush()  # type: ignore[attr-defined]
+
     def stat(self, name: str) -> int:
         return int(self.crawler.stats.get_value(f"newscrawler/{name}", 0))  # type: ignore[union-attr]
 
@@ -77,6 +80,10 @@ def test_a_good_article_is_written_and_recorded(chain: Chain, tmp_path: Path) ->
     assert item.slug == "shenzhenxinwenwang"
     post = tmp_path / "archive" / "_posts" / "2022-05-10-NW202205101380000001.md"
     assert post.read_text("utf-8").startswith('---\nlayout: post\ntitle: "公司公告"\n')
+    # Recorded once the batch is durable, visible to this run's dedup before that.
+    assert chain.store.get("202205101380000001") is None
+    assert chain.session.run_store.get("202205101380000001") is not None
+    chain.flush()
     record = chain.store.get("202205101380000001")
     assert record is not None and record.path == "_posts/2022-05-10-NW202205101380000001.md"
     assert chain.store.slug_for("深圳新闻网") == "shenzhenxinwenwang"
@@ -130,10 +137,31 @@ def test_content_duplicates_only_within_the_window(chain: Chain) -> None:
 
 def test_known_article_from_an_earlier_run(chain: Chain) -> None:
     chain.run(make())
+    chain.flush()
     chain.session.codes_this_run.clear()
     with pytest.raises(DropItem, match="known"):
         chain.run(make())
     assert chain.stat("duplicates/known") == 1
+
+
+def test_batches_are_committed_by_size(tmp_path: Path) -> None:
+    chain = Chain(tmp_path / "archive")
+    writer = chain.pipelines[-1]
+    writer.batch_size = 2  # type: ignore[attr-defined]
+    chain.run(
+        make(
+            "202205101380000001",
+            body_raw="<p>第一条新闻的正文内容，讲述第一家公司的经营情况与未来计划安排。</p>",
+        )
+    )
+    assert chain.store.count() == 0
+    chain.run(
+        make(
+            "202205101380000002",
+            body_raw="<p>第二条新闻的正文内容，讲述另外一家企业的融资进展与投资方向。</p>",
+        )
+    )
+    assert chain.store.count() == 2
 
 
 def test_homophone_outlets_get_distinct_slugs(chain: Chain) -> None:
