@@ -1,0 +1,366 @@
+"""Run every benchmark and print one table of figures (``make bench``).
+
+Each benchmark runs as its own subprocess, generates its own data, and serves it (when it
+needs a server) from a bounded loopback server on 127.0.0.1 that it starts and stops
+itself; its output is shown as it runs. The figures are then read back from it: the
+``BENCH_RESULT {json}`` line a bench prints last, or, for the benches that print only
+their human table (``bench_store.py``, ``bench_cleaning.py``), that table.
+
+    .venv/bin/python bench/run_all.py            # the full set, ~6-8 minutes
+    .venv/bin/python bench/run_all.py --quick    # smaller inputs, no profile, ~1-2 minutes
+    .venv/bin/python bench/run_all.py --only throughput,cleaning --json figures.json
+
+Benchmarks (see BENCHMARKS.md): throughput (``bench_throughput.py``: the whole pipeline
+against a bare Scrapy spider), incremental (``bench_incremental.py``: a second run over
+the same feed), scale (``bench_store.py``: store lookups and peak RSS with 10k-1M known
+articles, bootstrap of a 100,000-post archive), cleaning (``bench_cleaning.py``).
+
+The exit status is 1 when a benchmark fails to run, 0 otherwise: targets are reported in
+the table, never asserted (the machines are shared and noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULT_PREFIX = "BENCH_RESULT "
+
+
+@dataclass
+class Bench:
+    name: str
+    script: str
+    full: list[str]
+    quick: list[str]
+    result: dict[str, object] = field(default_factory=dict)
+    output: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    returncode: int | None = None
+
+
+BENCHES = [
+    Bench("throughput", "bench_throughput.py", ["--articles", "3000", "--pairs", "5", "--profile"],
+          ["--articles", "1000", "--pairs", "3"]),
+    Bench("incremental", "bench_incremental.py", ["--articles", "3000"], ["--articles", "1000"]),
+    Bench("scale", "bench_store.py", ["--sizes", "10000,100000,1000000", "--posts", "100000"],
+          ["--sizes", "10000,100000", "--posts", "20000"]),
+    Bench("cleaning", "bench_cleaning.py", ["--seconds", "2"], ["--seconds", "0.5"]),
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def machine() -> dict[str, str]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+                break
+    except OSError:
+        pass
+    try:
+        import scrapy
+
+        scrapy_version = scrapy.__version__
+    except ImportError:
+        scrapy_version = "?"
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu": cpu or platform.processor() or "?",
+        "ram": ram or "?",
+        "python": platform.python_version(),
+        "scrapy": scrapy_version,
+        "load": f"{os.getloadavg()[0]:.2f}",
+    }
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_store(lines: list[str]) -> dict[str, object]:
+    """Figures from ``bench_store.py``'s table (it prints no JSON line)."""
+    sizes: dict[str, dict[str, float]] = {}
+    keys = [
+        "articles", "fill_s", "db_mib", "open_ms", "open_quick_s", "open_full_s", "has_hit_us",
+        "has_miss_us", "find_exact_us", "find_near_hit_us", "find_near_miss_us", "rss_before_mib",
+        "peak_rss_mib",
+    ]  # fmt: skip
+    row = re.compile(r"^\s*\d[\d,]*\s+[\d.]+s\s")
+    out: dict[str, object] = {"bench": "scale"}
+    for line in lines:
+        if row.match(line):
+            numbers = [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", line)]
+            if len(numbers) == len(keys):
+                figures = dict(zip(keys, numbers, strict=True))
+                sizes[str(int(figures["articles"]))] = figures
+        elif m := re.match(r"generated ([\d,]+) posts, (\d+) MiB", line):
+            out["posts"] = int(m.group(1).replace(",", ""))
+            out["archive_mib"] = int(m.group(2))
+        elif m := re.match(r"workers=(\d+): ([\d.]+) s wall \(([\d,]+) posts/s\)", line):
+            bootstrap = out.setdefault("bootstrap", {})
+            assert isinstance(bootstrap, dict)
+            bootstrap[m.group(1)] = {
+                "wall_s": float(m.group(2)),
+                "posts_per_s": int(m.group(3).replace(",", "")),
+            }
+    out["sizes"] = sizes
+    return out
+
+
+def parse_cleaning(lines: list[str]) -> dict[str, object]:
+    """Figures from ``bench_cleaning.py``'s table (it prints no JSON line)."""
+    out: dict[str, object] = {"bench": "cleaning"}
+    for line in lines:
+        m = re.match(r"^\s*(\d+ [KM]B)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$", line)
+        if m:
+            out[m.group(1).replace(" ", "").lower()] = {
+                "bytes": int(m.group(2)),
+                "ms_per_doc": float(m.group(4)),
+                "docs_per_s": float(m.group(5)),
+                "mb_per_s": float(m.group(6)),
+            }
+    return out
+
+
+PARSERS = {"scale": parse_store, "cleaning": parse_cleaning}
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run(bench: Bench, quick: bool) -> None:
+    args = bench.quick if quick else bench.full
+    command = [sys.executable, str(BENCH / bench.script), *args]
+    print(f"\n##### {bench.name}: {' '.join(['python', f'bench/{bench.script}', *args])}", flush=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    started = time.perf_counter()
+    with subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            bench.output.append(line)
+            if line.startswith(RESULT_PREFIX):
+                bench.result = json.loads(line[len(RESULT_PREFIX) :])
+            else:
+                print("  " + line, flush=True)
+    bench.returncode = proc.returncode
+    bench.seconds = time.perf_counter() - started
+    if not bench.result and bench.name in PARSERS and proc.returncode == 0:
+        bench.result = PARSERS[bench.name](bench.output)
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def _f(value: object, fmt: str = "{:,.2f}") -> str:
+    return fmt.format(value) if isinstance(value, int | float) else "?"
+
+
+def _status(ok: bool | None) -> str:
+    return "—" if ok is None else ("met" if ok else "NOT met")
+
+
+Row = tuple[str, str, str, str]  # figure, value, target, status
+
+
+def rows_throughput(r: dict[str, object]) -> list[Row]:
+    ratio = r.get("ratio")
+    ratios = r.get("ratios") or []
+    spread = f" (pairs {', '.join(_f(x) for x in ratios)})" if isinstance(ratios, list) else ""
+    return [
+        (
+            f"pipeline / bare spider, articles/s (median of {r.get('pairs')} A/B pairs)",
+            _f(ratio) + spread,
+            ">= 0.80",
+            _status(ratio >= 0.8 if isinstance(ratio, float) else None),
+        ),
+        ("bare / pipeline, CPU seconds per run", _f(r.get("cpu_ratio")), "", "—"),
+        (
+            f"articles/s, pipeline | bare ({r.get('articles'):,} articles, {r.get('concurrency')} in flight)",
+            f"{_f(r.get('pipeline_articles_per_s'), '{:,.0f}')} | {_f(r.get('bare_articles_per_s'), '{:,.0f}')}",
+            "",
+            "—",
+        ),
+    ]
+
+
+def rows_incremental(r: dict[str, object]) -> list[Row]:
+    requests, rewritten = r.get("article_requests"), r.get("posts_rewritten")
+    return [
+        ("2nd run over the same feed: article requests", str(requests), "0", _status(requests == 0)),
+        (
+            "2nd run: posts rewritten | changed | added",
+            f"{rewritten} | {r.get('posts_changed')} | {r.get('posts_added')}",
+            "0",
+            _status(rewritten == 0 and r.get("posts_changed") == 0 and r.get("posts_added") == 0),
+        ),
+        (
+            "2nd run wall time / 1st run's",
+            f"{_f(r.get('wall_ratio'))} ({_f(r.get('second_wall_s'), '{:.1f}')} s vs {_f(r.get('first_wall_s'), '{:.1f}')} s)",
+            "",
+            "—",
+        ),
+    ]
+
+
+def rows_scale(r: dict[str, object]) -> list[Row]:
+    rows: list[Row] = []
+    sizes = r.get("sizes") or {}
+    assert isinstance(sizes, dict)
+    if sizes:
+        ordered = sorted(sizes.values(), key=lambda s: s["articles"])
+        small, large = ordered[0], ordered[-1]
+        label = f"{int(small['articles']):,} -> {int(large['articles']):,} known articles"
+        for key, what in (
+            ("has_hit_us", "has() hit"),
+            ("has_miss_us", "has() miss"),
+            ("find_near_hit_us", "near-duplicate lookup"),
+        ):
+            rows.append((
+                f"{what}, {label}",
+                " | ".join(f"{s[key]:.1f} us" for s in ordered) + f"  ({large[key] / small[key]:.1f}x)",
+                "",
+                "—",
+            ))  # fmt: skip
+        peak = [s["peak_rss_mib"] for s in ordered]
+        rows.append((
+            f"peak RSS of a lookup process, {label}",
+            " | ".join(f"{p:.0f} MiB" for p in peak) + f"  ({peak[-1] / peak[0]:.2f}x)",
+            "flat",
+            _status(peak[-1] / peak[0] < 1.5),
+        ))  # fmt: skip
+    bootstrap = r.get("bootstrap") or {}
+    assert isinstance(bootstrap, dict)
+    for workers, figures in sorted(bootstrap.items(), key=lambda kv: -int(kv[0])):
+        wall = figures["wall_s"]
+        posts = r.get("posts", 0)
+        rows.append((
+            f"bootstrap of a {posts:,}-post archive, {workers} worker(s)",
+            f"{wall:.1f} s ({figures['posts_per_s']:,} posts/s)",
+            "< 30 s" if posts == 100_000 and workers != "1" else "",
+            _status(wall < 30) if posts == 100_000 and workers != "1" else "—",
+        ))  # fmt: skip
+    return rows
+
+
+def rows_cleaning(r: dict[str, object]) -> list[Row]:
+    rows: list[Row] = []
+    for key in ("5kb", "1mb"):
+        figures = r.get(key)
+        if isinstance(figures, dict):
+            rows.append((
+                f"clean_body, {figures['bytes']:,}-byte body",
+                f"{figures['docs_per_s']:,.1f} docs/s ({figures['mb_per_s']:.2f} MB/s)",
+                "",
+                "—",
+            ))  # fmt: skip
+    small, large = r.get("5kb"), r.get("1mb")
+    if isinstance(small, dict) and isinstance(large, dict):
+        rows.append(
+            (
+                "MB/s on 1 MB / MB/s on 5 KB (linear scaling: ~1)",
+                _f(large["mb_per_s"] / small["mb_per_s"]),
+                "",
+                "—",
+            )
+        )
+    return rows
+
+
+ROWS = {
+    "throughput": rows_throughput,
+    "incremental": rows_incremental,
+    "scale": rows_scale,
+    "cleaning": rows_cleaning,
+}
+
+
+def print_table(benches: list[Bench], info: dict[str, str], total: float, quick: bool) -> None:
+    table: list[tuple[str, str, str, str, str]] = []
+    for bench in benches:
+        if bench.returncode != 0:
+            table.append((bench.name, f"FAILED (status {bench.returncode})", "", "", ""))
+            continue
+        if not bench.result:
+            table.append((bench.name, "no figures found in its output", "", "", ""))
+            continue
+        for i, (figure, value, target, status) in enumerate(ROWS[bench.name](bench.result)):
+            table.append((bench.name if i == 0 else "", figure, value, target, status))
+    header = ("benchmark", "figure", "value", "target", "")
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(5)]
+    print()
+    print(
+        f"== newscrawler benchmarks{' (--quick)' if quick else ''}: {info['cpus']} x {info['cpu']}, "
+        f"{info['ram']} RAM, Python {info['python']}, Scrapy {info['scrapy']}, load {info['load']} at start"
+    )
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    print(line)
+    print("-" * len(line))
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    timings = ", ".join(f"{b.name} {b.seconds:.0f} s" for b in benches)
+    print(f"\ntotal {total:.0f} s ({timings}); load {os.getloadavg()[0]:.2f} at the end")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller inputs, no profile")
+    parser.add_argument("--only", default="", help="comma-separated: " + ",".join(b.name for b in BENCHES))
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    args = parser.parse_args()
+    wanted = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(wanted) - {b.name for b in BENCHES}
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    benches = [b for b in BENCHES if not wanted or b.name in wanted]
+    info = machine()
+    started = time.perf_counter()
+    for bench in benches:
+        run(bench, args.quick)
+    total = time.perf_counter() - started
+    print_table(benches, info, total, args.quick)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": info,
+                    "quick": args.quick,
+                    "total_s": round(total, 1),
+                    "results": {b.name: b.result for b in benches},
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+    sys.exit(1 if any(b.returncode != 0 for b in benches) else 0)
+
+
+if __name__ == "__main__":
+    main()
