@@ -53,14 +53,21 @@ def _check_post(archive: Path, expected: dict[str, object]) -> None:
     else:
         assert lines[-4] == "<" + SHARE.format(info_code=expected["share_info_code"]) + ">"
         slug = expected["categories"]
-        assert lines[-2] == f"[返回{expected['outlet']}新闻]({SITE}/category/{slug}.html)｜[返回首页]({SITE}/)"
+        assert (
+            lines[-2] == f"[返回{expected['outlet']}新闻]({SITE}/category/{slug}.html)｜[返回首页]({SITE}/)"
+        )
     assert lines[-3] == ""
     assert lines[-1] == ""
 
 
-def test_crawl_good_feeds_writes_exact_posts(tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner) -> None:
+def test_crawl_good_feeds_writes_exact_posts(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
     archive = tmp_path / "archive"
-    settings = {**eastmoney_settings(eastmoney_server.url), "EASTMONEY_FEEDS": _feeds(eastmoney_server, *GOOD_FEEDS)}
+    settings = {
+        **eastmoney_settings(eastmoney_server.url),
+        "EASTMONEY_FEEDS": _feeds(eastmoney_server, *GOOD_FEEDS),
+    }
     result = crawl("eastmoney", archive, settings=settings)
     assert result.returncode == 0, result.stderr[-3000:]
     expected_posts = json.loads((EXPECTED / "posts.json").read_text("utf-8"))
@@ -76,10 +83,22 @@ def test_crawl_good_feeds_writes_exact_posts(tmp_path: Path, eastmoney_server: F
     assert "newscrawler/posts/written': 12" in result.stderr
 
 
-def test_feeds_argument_and_bad_feeds(tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner) -> None:
+def test_feeds_argument_and_bad_feeds(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
     archive = tmp_path / "archive"
-    feeds = _feeds(eastmoney_server, "feeds/empty.json", "feeds/truncated.json", "feeds/html.json", "feeds/unknown.json", "feeds/dead.json", "feeds/rolling.json")
-    result = crawl("eastmoney", archive, settings=eastmoney_settings(eastmoney_server.url), args={"feeds": feeds})
+    feeds = _feeds(
+        eastmoney_server,
+        "feeds/empty.json",
+        "feeds/truncated.json",
+        "feeds/html.json",
+        "feeds/unknown.json",
+        "feeds/dead.json",
+        "feeds/rolling.json",
+    )
+    result = crawl(
+        "eastmoney", archive, settings=eastmoney_settings(eastmoney_server.url), args={"feeds": feeds}
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     by_feed = json.loads((EXPECTED / "posts_by_feed.json").read_text("utf-8"))
     assert _posts(archive) == sorted(by_feed["rolling"])
@@ -105,7 +124,10 @@ def test_codes_argument_writes_that_one_post(
     archive = tmp_path / "archive"
     code = "202203282325310457"
     result = crawl(
-        "eastmoney", archive, settings=eastmoney_settings(eastmoney_server.url), args={"codes": form.format(code=code)}
+        "eastmoney",
+        archive,
+        settings=eastmoney_settings(eastmoney_server.url),
+        args={"codes": form.format(code=code)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert _posts(archive) == [f"_posts/2022-03-28-NW{code}.md"]
@@ -114,11 +136,21 @@ def test_codes_argument_writes_that_one_post(
     assert not any("/feeds/" in r for r in eastmoney_server.requests)
 
 
-def test_items_also_go_to_feed_exports(tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner) -> None:
+def test_items_also_go_to_feed_exports(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
     archive = tmp_path / "archive"
     out = tmp_path / "items.jsonl"
-    settings = {**eastmoney_settings(eastmoney_server.url), "FEEDS": json.dumps({str(out): {"format": "jsonlines"}})}
-    result = crawl("eastmoney", archive, settings=settings, args={"feeds": _feeds(eastmoney_server, "feeds/rolling.json")})
+    settings = {
+        **eastmoney_settings(eastmoney_server.url),
+        "FEEDS": json.dumps({str(out): {"format": "jsonlines"}}),
+    }
+    result = crawl(
+        "eastmoney",
+        archive,
+        settings=settings,
+        args={"feeds": _feeds(eastmoney_server, "feeds/rolling.json")},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     items = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     assert sorted(i["code"] for i in items) == sorted(Path(p).stem.split("-")[-1] for p in _posts(archive))

@@ -154,14 +154,28 @@ def test_bad_feeds_raise_a_reason(body: bytes, reason: str) -> None:
 
 
 def test_gbk_feed_is_read_and_flagged() -> None:
-    body = json.dumps({"record": [{"title": "标题", "datetime": "2022-03-28 17:04:37", "medianame": "财联社", "infoCode": "NW202203282325203083"}]}, ensure_ascii=False).encode("gbk")
+    body = json.dumps(
+        {
+            "record": [
+                {
+                    "title": "标题",
+                    "datetime": "2022-03-28 17:04:37",
+                    "medianame": "财联社",
+                    "infoCode": "NW202203282325203083",
+                }
+            ]
+        },
+        ensure_ascii=False,
+    ).encode("gbk")
     result = FeedParser().parse(body, declared_encoding="utf-8")
     assert result.charset_mismatch
     assert [(e.title, e.outlet) for e in result.entries] == [("标题", "财联社")]
 
 
 def test_entries_without_code_are_counted_not_kept() -> None:
-    body = json.dumps({"records": [{"id": "123", "title": "x"}, {"id": "202203282325203083", "title": "y"}, "junk"]}).encode()
+    body = json.dumps(
+        {"records": [{"id": "123", "title": "x"}, {"id": "202203282325203083", "title": "y"}, "junk"]}
+    ).encode()
     result = FeedParser().parse(body)
     assert [e.code for e in result.entries] == ["202203282325203083"]
     assert result.invalid == 2
@@ -189,7 +203,11 @@ def test_shared_code_choice_is_deterministic() -> None:
 
 
 def test_gbk_page_labelled_utf8_is_decoded() -> None:
-    page = '<html><head><meta charset="gb2312"></head><body><div class="title">标题</div></body></html>'.encode("gbk")
+    page = (
+        '<html><head><meta charset="gb2312"></head><body><div class="title">标题</div></body></html>'.encode(
+            "gbk"
+        )
+    )
     assert "标题" in decode_html(page, "utf-8")
 
 

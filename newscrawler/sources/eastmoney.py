@@ -62,7 +62,7 @@ def unwrap_json(text: str) -> Any:
     stripped = text.strip()
     if not stripped:
         raise SourceError("empty", "empty body")
-    if stripped[0] not in "{[\"":
+    if stripped[0] not in '{["':
         match = _JS_WRAPPER_RE.match(stripped)
         if not match:
             kind = "html" if stripped.startswith("<") else "not_json"
