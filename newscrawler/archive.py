@@ -101,14 +101,12 @@ class ArchivedPost:
 
     def record(self, cache: MutableMapping[str, bytes] | None = None) -> StoredArticle:
         """The store record of this post, fingerprinting its text (*cache*: see :func:`~newscrawler.fingerprint.simhash`)."""
-        fp = fingerprint(self.text, cache)
-        return StoredArticle(
+        return StoredArticle.of(
             code=self.code,
             path=self.path,
             kind=self.kind,
             slug=self.slug,
-            text_hash=fp.text_hash,
-            simhash=fp.simhash,
+            fingerprint=fingerprint(self.text, cache),
             date=format_date(self.date),
         )
 
@@ -329,20 +327,23 @@ def archived_post(rel_path: str, text: str) -> ArchivedPost | None:
 _Read = ArchivedPost | tuple[str, str]
 
 
+def _list_folder(directory: Path) -> list[os.DirEntry[str]]:
+    """The entries of an archive folder; none when it is missing or cannot be listed (warned)."""
+    try:
+        return list(os.scandir(directory))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        logger.warning("Cannot list archive folder %s: %s", directory, exc)
+        return []
+
+
 def _post_files(root: Path) -> list[str]:
     """Relative paths of the candidate post files, ``_posts/`` first, each folder sorted by name."""
     found: list[str] = []
     for folder in POST_DIRS:
-        directory = root / folder
-        try:
-            entries = list(os.scandir(directory))
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            logger.warning("Cannot list archive folder %s: %s", directory, exc)
-            continue
         names = []
-        for entry in entries:
+        for entry in _list_folder(root / folder):
             if entry.name.startswith(".") or not entry.name.endswith(".md"):
                 continue
             try:
@@ -533,15 +534,7 @@ def remove_stale_temp_files(root: str | Path) -> int:
     base = Path(root)
     removed = 0
     for folder in TEMP_DIRS:
-        directory = base / folder
-        try:
-            entries = list(os.scandir(directory))
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            logger.warning("Cannot list archive folder %s: %s", directory, exc)
-            continue
-        for entry in entries:
+        for entry in _list_folder(base / folder):
             name = entry.name
             if not (name.startswith(".") and name.endswith(".tmp") and len(name) > len("..tmp")):
                 continue

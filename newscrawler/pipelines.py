@@ -290,13 +290,12 @@ class WritePostPipeline:
             raise drop(self.stats, item, "unsafe_post", str(exc)[:200]) from exc
         fp = self.session.fingerprints.pop(item.code, None) or fingerprint(html_to_text(item.body))
         assert item.date is not None
-        record = StoredArticle(
+        record = StoredArticle.of(
             code=item.code,
             path=result.relative,
             kind=item.kind,
             slug=item.slug,
-            text_hash=fp.text_hash,
-            simhash=fp.simhash,
+            fingerprint=fp,
             date=format_post_date(item.date),
         )
         self.session.run_store.add(record)

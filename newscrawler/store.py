@@ -35,9 +35,12 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from newscrawler.ids import is_code
+
+if TYPE_CHECKING:
+    from newscrawler.fingerprint import Fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,13 @@ class StoredArticle:
     simhash: int | None = None
     #: The post's date as written in its header (``2022-03-28 17:04:37 +0800``), "" when unknown.
     date: str = ""
+
+    @classmethod
+    def of(
+        cls, *, code: str, path: str, kind: str, slug: str, fingerprint: Fingerprint, date: str
+    ) -> StoredArticle:
+        """The record of a post whose text has *fingerprint*."""
+        return cls(code, path, kind, slug, fingerprint.text_hash, fingerprint.simhash, date)
 
     def __post_init__(self) -> None:
         if not is_code(self.code):
