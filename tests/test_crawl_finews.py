@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -514,3 +515,53 @@ def test_title_text_that_looks_like_a_tag_is_kept() -> None:
     article = FinewsPostParser().parse(f"http://127.0.0.1:8000/{rel}", (SITE_DIR / rel).read_text("utf-8"))
     assert article.title.endswith("<140>")
     assert normalize_title(article.title_raw) == article.title
+
+
+def test_incremental_run_finds_posts_listed_only_on_category_pages(
+    tmp_path: Path, crawl: CrawlRunner
+) -> None:
+    """A second run skips the known post pages, so it cannot see their back links: the
+    category pages are still reached (guessed from the post URLs) and a post that only a
+    category page lists is written."""
+    site = tmp_path / "site"
+    shutil.copytree(SITE_DIR, site)
+    server = FixtureHTTPServer(site)
+    server.start_background()
+    try:
+        archive = tmp_path / "archive"
+        first = crawl("finews", archive, args={"start_url": f"{server.url}/"}, settings=_site_settings())
+        assert first.returncode == 0, first.stderr[-3000:]
+        before = set(_posts(archive))
+
+        old, new = "202203282325207001", "202203282325207999"
+        source = site / "shenzhenxinwenwang/2022/03/28" / f"NW{old}.html"
+        page = source.read_text("utf-8").replace(old, new)
+        page = page.replace("社保服务“适老化”升级 全年惠及百万人次", "前海新设跨境服务中心")
+        page = re.sub(
+            r"<p>近年来.*?</p>",
+            "<p>前海跨境服务中心今日启用，首批入驻机构二十家，提供开户与理财服务。</p>",
+            page,
+            flags=re.S,
+        )
+        (source.parent / f"NW{new}.html").write_text(page, "utf-8")
+        listing = site / "category" / "shenzhenxinwenwang.html"
+        link = f'<li><a href="/shenzhenxinwenwang/2022/03/28/NW{old}.html">'
+        text = listing.read_text("utf-8")
+        assert link in text
+        listing.write_text(
+            text.replace(
+                link,
+                f'<li><a href="/shenzhenxinwenwang/2022/03/28/NW{new}.html">前海新设跨境服务中心</a></li>\n    {link}',
+                1,
+            ),
+            "utf-8",
+        )
+        server.requests.clear()
+        second = crawl("finews", archive, args={"start_url": f"{server.url}/"}, settings=_site_settings())
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert set(_posts(archive)) - before == {f"_posts/2022-03-28-NW{new}.md"}
+        assert "/category/shenzhenxinwenwang.html" in server.requests
+        assert f"/shenzhenxinwenwang/2022/03/28/NW{old}.html" not in server.requests  # known: not fetched
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -42,7 +42,13 @@ from newscrawler.outcomes import failure_reason
 from newscrawler.posts import is_safe_slug, normalize_outlet
 from newscrawler.session import ArchiveSession
 from newscrawler.sources.eastmoney import ArticleText, FeedEntry
-from newscrawler.sources.finews import EMNEWS_SLUG, SOURCE_NAME, FinewsIndexParser, FinewsPostParser
+from newscrawler.sources.finews import (
+    EMNEWS_SLUG,
+    SOURCE_NAME,
+    FinewsIndexParser,
+    FinewsPostParser,
+    listing_for_post,
+)
 from newscrawler.spiders.text import ARTICLE_CODE_META, ArticleTextMixin
 
 logger = logging.getLogger(__name__)
@@ -55,6 +61,8 @@ _EMNEWS_POST_PATH_RE = re.compile(r"/emnews/\d{4}/\d{2}/\d{2}/[^/]+\.html$")
 
 #: Request meta key: what kind of site page a request is for (``start``, ``listing``, ``post``).
 PAGE_META = "newscrawler_finews_page"
+#: Request meta key marking a listing page guessed from a post URL (may not exist).
+GUESSED_META = "newscrawler_finews_guessed"
 #: Request meta key: the archived post's Article, carried along the requests for its original.
 ARCHIVED_META = "newscrawler_finews_archived"
 
@@ -140,6 +148,8 @@ class FinewsSpider(ArticleTextMixin, Spider):
         #: The archived Article of each code whose last source is being read (follow_shares); the
         #: Article itself travels in the requests' meta, this only hands it to :meth:`no_text`.
         self._archived: dict[str, Article] = {}
+        #: Listing pages guessed from post URLs that turned out missing: URL -> reason.
+        self._missing_guesses: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FinewsSpider:
@@ -215,6 +225,21 @@ class FinewsSpider(ArticleTextMixin, Spider):
             url, callback=self.parse_listing, errback=self.site_page_failed, meta={PAGE_META: "listing"}
         )
 
+    def guessed_listing_request(self, post_url: str) -> Request | None:
+        """The listing page a post URL implies (``/<category>/YYYY/MM/DD/<id>.html`` ->
+        ``/category/<category>.html``, or ``/emnews/``): found without fetching the post, so
+        an incremental run that skips known posts still reaches the category pages (and
+        the new posts only they list). A guess that does not exist is no error."""
+        url = listing_for_post(post_url)
+        if url is None:
+            return None
+        return Request(
+            url,
+            callback=self.parse_listing,
+            errback=self.site_page_failed,
+            meta={PAGE_META: "listing", GUESSED_META: True},
+        )
+
     def post_request(self, url: str) -> Request:
         meta: dict[str, Any] = {PAGE_META: "post"}
         code = extract_code(url)
@@ -260,6 +285,9 @@ class FinewsSpider(ArticleTextMixin, Spider):
         for url in posts:
             if not self._follow(url, "post", response.url):
                 continue
+            guessed = self.guessed_listing_request(url)
+            if guessed is not None and self._on_site(guessed.url):
+                yield guessed
             if is_emnews_post_url(url):
                 self._defer(url)
             else:
@@ -279,6 +307,11 @@ class FinewsSpider(ArticleTextMixin, Spider):
         if reason == "ignored":
             return
         page = request.meta.get(PAGE_META, "page")
+        if request.meta.get(GUESSED_META):
+            self._inc("finews", "guessed_listing_missing")
+            logger.debug("No listing page at %s (%s), guessed from a post URL", request.url, reason)
+            self._missing_guesses[request.url] = reason  # an error if a back link names it
+            return
         self._inc("errors", f"finews_{page}_{reason}")
         log = logger.error if page == "start" else logger.warning
         log("Site %s page %s failed: %s", page, request.url, reason)
@@ -316,8 +349,15 @@ class FinewsSpider(ArticleTextMixin, Spider):
             return
         self._inc("finews", "post_pages")
         for url in self.post_parser.back_links(response.url, html):
-            if self._follow(url, "back", response.url):
-                yield self.listing_request(url)
+            if not self._follow(url, "back", response.url):
+                continue
+            reason = self._missing_guesses.pop(url, None)
+            if reason is not None:  # already requested as a guess, and dead: a dead back link
+                self._inc("errors", f"finews_listing_{reason}")
+                logger.warning(
+                    "Site listing page %s (a back link of %s) failed: %s", url, response.url, reason
+                )
+            yield self.listing_request(url)
         article = self.post_parser.parse(response.url, html)
         if not is_code(article.code):
             self._inc("finews", "post_without_code")
