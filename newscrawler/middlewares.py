@@ -18,7 +18,8 @@ logger = logging.getLogger(__name__)
 
 class SkipKnownArticlesMiddleware:
     """A request for an article (``meta[newscrawler_article_code]``) that the store
-    already knows is dropped before it is sent: a scheduled run over unchanged feeds
+    already knows — archived, or refused for good by an earlier run (a duplicate story,
+    no date ...) — is dropped before it is sent: a scheduled run over unchanged feeds
     makes no article requests. Articles asked for by ``-a codes`` are fetched anyway
     (the dedup pipeline still keeps one post per code)."""
 
@@ -39,4 +40,8 @@ class SkipKnownArticlesMiddleware:
             self.stats.inc_value(counter("skipped", "known"))
             logger.debug("Skipping %s: article %s is already archived", request.url, code)
             raise IgnoreRequest(f"article {code} is already archived")
+        if self.session.is_known(code):
+            self.stats.inc_value(counter("skipped", "rejected"))
+            logger.debug("Skipping %s: article %s was refused by an earlier run", request.url, code)
+            raise IgnoreRequest(f"article {code} was refused by an earlier run")
         return None

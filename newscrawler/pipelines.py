@@ -44,18 +44,30 @@ FUTURE_TOLERANCE = timedelta(days=1)
 SHINGLE_CACHE_LIMIT = 200_000
 
 
+#: Drops that fetching the article again would not change: the store remembers them so
+#: that a run over unchanged feeds requests nothing (``future_date`` may heal, network
+#: failures never reach the pipelines).
+REMEMBERED_DROPS = frozenset(
+    {"no_title", "no_date", "bad_date", "no_outlet", "bad_kind", "empty_body", "bad_slug", "unsafe_post"}
+)
+
+
 class _Stats:
     def __init__(self, crawler: Crawler) -> None:
         assert crawler.stats is not None
         self.stats = crawler.stats
+        self.session = ArchiveSession.from_crawler(crawler)
 
     def inc(self, *parts: str) -> None:
         self.stats.inc_value(counter(*parts))
 
 
 def drop(stats: _Stats, item: Article, reason: str, detail: str = "", level: str = "WARNING") -> DropItem:
-    """Count and describe a drop; the caller raises what this returns."""
+    """Count and describe a drop (remembered when refetching cannot change it); the
+    caller raises what this returns."""
     stats.inc("dropped", reason)
+    if reason in REMEMBERED_DROPS:
+        stats.session.reject(item.code, f"dropped/{reason}")
     return DropItem(f"{reason}{': ' + detail if detail else ''}", log_level=level)
 
 
@@ -181,6 +193,7 @@ class DedupPipeline:
             other = run.get(match) or store.get(match)
             if other is not None and self._within_window(other.date, item):
                 kind = "content_exact" if other.text_hash == fp.text_hash else "content_near"
+                self.session.reject(item.code, f"duplicates/{kind} of {match}")
                 raise self._duplicate(kind, item, f"article {match} ({other.path})")
         self.session.codes_this_run.add(item.code)
         self.session.fingerprints[item.code] = fp

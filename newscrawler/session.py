@@ -20,6 +20,7 @@ from scrapy.crawler import Crawler
 
 from newscrawler.archive import POST_DIRS, archived_post, bootstrap, remove_stale_temp_files
 from newscrawler.fingerprint import Fingerprint
+from newscrawler.ids import is_code
 from newscrawler.lock import RunLock
 from newscrawler.store import MemoryStore, SeenStore, open_store
 
@@ -28,6 +29,8 @@ logger = logging.getLogger(__name__)
 _ATTR = "_newscrawler_session"
 _POST_NAME_RE = re.compile(r"(?:NW)?([0-9]{18})\.md$", re.ASCII)
 META_DIRS_STATE = "post_dirs_state"
+#: ``meta`` key prefix of articles fetched and refused for good (a duplicate, no date ...).
+META_REJECTED_PREFIX = "rejected/"
 STORE_FILE = "seen.db"
 LOCK_FILE = "lock"
 
@@ -134,6 +137,17 @@ class ArchiveSession:
         self.store = store
         logger.info("Archive %s: %d articles known", self.archive_dir, store.count())
         return store
+
+    def is_known(self, code: str) -> bool:
+        """Archived, or fetched before and refused for good: not worth fetching again."""
+        store = self.open()
+        return store.has(code) or store.get_meta(META_REJECTED_PREFIX + code) is not None
+
+    def reject(self, code: str, reason: str) -> None:
+        """Remember that the article *code* was fetched and refused for a lasting *reason*
+        (only while this run holds the archive)."""
+        if self.store is not None and is_code(code):
+            self.store.set_meta(META_REJECTED_PREFIX + code, reason)
 
     def close(self) -> None:
         if self.store is not None:

@@ -286,3 +286,40 @@ def test_second_concurrent_run_exits_at_once(
     assert first.returncode == 0
     report = json.loads((archive / ".newscrawler" / "last-run.json").read_text("utf-8"))
     assert report["new_posts"] == 12
+
+
+def test_refused_articles_are_not_fetched_again(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    original = article(1)
+    duplicate = {**article(2), "outlet": original["outlet"], "text": original["text"]}
+    bad_date = {**article(3), "datetime": "昨天"}
+    no_outlet = {**article(4), "outlet": "：：："}
+    empty = {**article(5), "text": "<script>alert(1)</script><p>　　</p>"}
+    write_source(source.root, [original, duplicate, bad_date, no_outlet, empty])
+    first = crawl("eastmoney", archive, settings=settings_for(source, CONCURRENT_REQUESTS="1"))
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert len(list((archive / "_posts").glob("*.md"))) == 1
+    for counter in (
+        "duplicates/content_exact",
+        "dropped/bad_date",
+        "dropped/no_outlet",
+        "dropped/empty_body",
+    ):
+        assert stats(first.stderr, counter) == 1, counter
+
+    source.requests.clear()
+    second = crawl("eastmoney", archive, settings=settings_for(source))
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert article_requests(source) == []
+    assert stats(second.stderr, "skipped/known") == 1
+    assert stats(second.stderr, "skipped/rejected") == 4
+
+    # Asked for by code, a refused article is fetched again (and refused again).
+    source.requests.clear()
+    third = crawl(
+        "eastmoney", archive, settings=settings_for(source), args={"codes": "NW" + bad_date["code"]}
+    )
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert article_requests(source)
