@@ -150,6 +150,8 @@ class FinewsSpider(ArticleTextMixin, Spider):
         self._archived: dict[str, Article] = {}
         #: Listing pages guessed from post URLs that turned out missing: URL -> reason.
         self._missing_guesses: dict[str, str] = {}
+        #: Listing pages some post links back to: their failure is an error, guessed or not.
+        self._back_linked: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FinewsSpider:
@@ -307,7 +309,7 @@ class FinewsSpider(ArticleTextMixin, Spider):
         if reason == "ignored":
             return
         page = request.meta.get(PAGE_META, "page")
-        if request.meta.get(GUESSED_META):
+        if request.meta.get(GUESSED_META) and request.url not in self._back_linked:
             self._inc("finews", "guessed_listing_missing")
             logger.debug("No listing page at %s (%s), guessed from a post URL", request.url, reason)
             self._missing_guesses[request.url] = reason  # an error if a back link names it
@@ -351,6 +353,7 @@ class FinewsSpider(ArticleTextMixin, Spider):
         for url in self.post_parser.back_links(response.url, html):
             if not self._follow(url, "back", response.url):
                 continue
+            self._back_linked.add(url)
             reason = self._missing_guesses.pop(url, None)
             if reason is not None:  # already requested as a guess, and dead: a dead back link
                 self._inc("errors", f"finews_listing_{reason}")
