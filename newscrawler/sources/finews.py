@@ -424,13 +424,9 @@ def listing_for_post(url: str) -> str | None:
     """The listing page a post URL implies on a finews-style site:
     ``<base>/<category>/YYYY/MM/DD/<id>.html`` -> ``<base>/category/<category>.html``, and
     ``<base>/emnews/...`` -> ``<base>/emnews/``; None for anything else."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    match = _POST_PATH_RE.match(_path(url))
+    root = _site_root(url)
+    if not match or not root:
         return None
-    match = _POST_PATH_RE.match(parts.path)
-    if not match or not parts.scheme or not parts.netloc:
-        return None
-    base, slug = match.group("base"), match.group("slug")
-    path = f"{base}/{EMNEWS_SLUG}/" if slug == EMNEWS_SLUG else f"{base}/category/{slug}.html"
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    slug = match.group("slug")
+    return root + (f"{EMNEWS_SLUG}/" if slug == EMNEWS_SLUG else f"category/{slug}.html")
