@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -215,48 +215,44 @@ class FeedParser:
             return f"<{type(record).__name__}>"
         return _first(record, *self.CODE_KEYS)[:80]
 
-    def _entry(self, record: Mapping[str, Any], shape: str, kind: str) -> FeedEntry | None:
-        if shape == "media":
-            code = extract_code(_first(record, "infoCode", "code"))
-            if not code:
-                return None
-            return FeedEntry(
-                code=code,
-                kind=kind,
-                title=_first(record, "title", "simtitle"),
-                date_raw=_first(record, "datetime", "showtime", "showTime"),
-                outlet=_first(record, "medianame", "mediaName", "source"),
-                shape=shape,
-            )
-        if shape == "listapi":
-            code = extract_code(_first(record, "Art_Code")) or extract_code(_first(record, "Art_Url"))
-            if not code:
-                return None
-            return FeedEntry(
-                code=code,
-                kind=kind,
-                title=_first(record, "Art_Title"),
-                date_raw=_first(record, "Art_ShowTime", "Art_CreateTime"),
-                outlet=_first(record, "Art_MediaName"),
-                shape=shape,
-            )
+    #: shape -> (where the code is: key groups tried in order until one holds a valid code,
+    #: where each other field is: keys whose first non-empty value counts).
+    FIELDS: ClassVar[Mapping[str, tuple[tuple[tuple[str, ...], ...], Mapping[str, tuple[str, ...]]]]] = {
+        "media": (
+            (("infoCode", "code"),),
+            {
+                "title": ("title", "simtitle"),
+                "date_raw": ("datetime", "showtime", "showTime"),
+                "outlet": ("medianame", "mediaName", "source"),
+            },
+        ),
+        "listapi": (
+            (("Art_Code",), ("Art_Url",)),
+            {
+                "title": ("Art_Title",),
+                "date_raw": ("Art_ShowTime", "Art_CreateTime"),
+                "outlet": ("Art_MediaName",),
+            },
+        ),
         # rolling and live news
-        code = (
-            extract_code(_first(record, "id", "newsid"))
-            or extract_code(_first(record, "infoCode"))
-            or extract_code(_first(record, "url_w", "url_unique", "url_m"))
-        )
+        "news": (
+            (("id", "newsid"), ("infoCode",), ("url_w", "url_unique", "url_m")),
+            {
+                "title": ("title", "simtitle"),
+                "date_raw": ("showtime", "showTime", "datetime"),
+                "digest": ("digest", "simdigest"),
+                "url_w": ("url_w", "url_unique", "url_m"),
+            },
+        ),
+    }
+
+    def _entry(self, record: Mapping[str, Any], shape: str, kind: str) -> FeedEntry | None:
+        code_groups, fields = self.FIELDS.get(shape, self.FIELDS["news"])
+        code = next((c for keys in code_groups if (c := extract_code(_first(record, *keys)))), None)
         if not code:
             return None
-        return FeedEntry(
-            code=code,
-            kind=kind,
-            title=_first(record, "title", "simtitle"),
-            date_raw=_first(record, "showtime", "showTime", "datetime"),
-            digest=_first(record, "digest", "simdigest"),
-            url_w=_first(record, "url_w", "url_unique", "url_m"),
-            shape=shape,
-        )
+        values = {name: _first(record, *keys) for name, keys in fields.items()}
+        return FeedEntry(code=code, kind=kind, shape=shape, **values)
 
 
 # --- article text: the text API -----------------------------------------------------------
