@@ -40,7 +40,7 @@ class SkipKnownArticlesMiddleware:
             self.stats.inc_value(counter("skipped", "known"))
             logger.debug("Skipping %s: article %s is already archived", request.url, code)
             raise IgnoreRequest(f"article {code} is already archived")
-        if self.session.is_known(code):
+        if self.session.is_rejected(code):
             self.stats.inc_value(counter("skipped", "rejected"))
             logger.debug("Skipping %s: article %s was refused by an earlier run", request.url, code)
             raise IgnoreRequest(f"article {code} was refused by an earlier run")

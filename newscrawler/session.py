@@ -138,10 +138,9 @@ class ArchiveSession:
         logger.info("Archive %s: %d articles known", self.archive_dir, store.count())
         return store
 
-    def is_known(self, code: str) -> bool:
-        """Archived, or fetched before and refused for good: not worth fetching again."""
-        store = self.open()
-        return store.has(code) or store.get_meta(META_REJECTED_PREFIX + code) is not None
+    def is_rejected(self, code: str) -> bool:
+        """Fetched by an earlier run and refused for good: not worth fetching again."""
+        return self.open().get_meta(META_REJECTED_PREFIX + code) is not None
 
     def reject(self, code: str, reason: str) -> None:
         """Remember that the article *code* was fetched and refused for a lasting *reason*
