@@ -74,9 +74,12 @@ import hashlib
 import html
 import operator
 import re
+import sys
 import unicodedata
-from collections.abc import Iterable, MutableMapping
+from array import array
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 #: Version of the algorithm (normalization, shingles, weights): hashes of another version do not compare.
 FINGERPRINT_VERSION = 1
@@ -149,27 +152,49 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
 
 
-def _simhash_normalized(norm: str, k: int, cache: MutableMapping[str, bytes] | None) -> int:
+def _pair_keys(norm: str) -> set[int]:
+    """The 2-character shingles of *norm* as 64-bit keys: the UTF-32 code units of the
+    pair read as one native integer (a C loop, no string per window)."""
+    raw = norm.encode("utf-32-le", "surrogatepass")  # 4 bytes a character
+    n = len(norm)
+    keys = set(array("Q", raw[: 8 * (n // 2)]))  # windows at even offsets
+    keys.update(array("Q", raw[4 : 4 + 8 * ((n - 1) // 2)]))  # and at odd ones
+    return keys
+
+
+def _pair_of(key: int) -> str:
+    return key.to_bytes(8, sys.byteorder).decode("utf-32-le", "surrogatepass")
+
+
+def _simhash_normalized(norm: str, k: int, cache: MutableMapping[Any, bytes] | None) -> int:
     if not norm:
         return 0
-    # Overlapping k-character windows; the whole text when shorter than k.
-    if len(norm) > k:
+    # The set of overlapping k-character windows (the whole text when shorter than k),
+    # each as a key of the cache: an int for pairs (see _pair_keys), else the string.
+    shingle_of: Callable[[Any], str]
+    if k == 2 and len(norm) > 2:
+        shingles: set[Any] = _pair_keys(norm)
+        shingle_of = _pair_of
+    elif len(norm) > k:
         windows: Iterable[str] = norm[: len(norm) - k + 1]
         for offset in range(1, k):
             windows = map(operator.add, windows, norm[offset:])
         shingles = set(windows)
+        shingle_of = str
     else:
         shingles = {norm}
-    # shingle -> its digest, repeated DIGIT_WEIGHT times when the shingle holds a digit
-    # (one 8-byte row per unit of weight).
-    weighted: MutableMapping[str, bytes] = cache if cache is not None else {}
+        shingle_of = str
+    # key -> the shingle's digest, repeated DIGIT_WEIGHT times when the shingle holds a
+    # digit (one 8-byte row per unit of weight).
+    weighted: MutableMapping[Any, bytes] = cache if cache is not None else {}
     # Copying an 8-byte BLAKE2b state is 2-3x faster than constructing one per shingle.
     new_state = hashlib.blake2b(digest_size=8).copy
     # (set.difference with a dict looks each shingle up: it does not walk the cache.)
-    for shingle in shingles.difference(weighted):
+    for key in shingles.difference(weighted):
+        shingle = shingle_of(key)
         state = new_state()
         state.update(shingle.encode("utf-8"))
-        weighted[shingle] = state.digest() if shingle.isalpha() else state.digest() * DIGIT_WEIGHT
+        weighted[key] = state.digest() if shingle.isalpha() else state.digest() * DIGIT_WEIGHT
     blob = b"".join(map(weighted.__getitem__, shingles))
     total = len(blob) // 8
     # Weighted column sums of the (total x 64) bit matrix of the rows: for each
@@ -187,7 +212,7 @@ def _simhash_normalized(norm: str, k: int, cache: MutableMapping[str, bytes] | N
     return value
 
 
-def simhash(text: str, k: int = SHINGLE_K, cache: MutableMapping[str, bytes] | None = None) -> int:
+def simhash(text: str, k: int = SHINGLE_K, cache: MutableMapping[Any, bytes] | None = None) -> int:
     """64-bit SimHash (unsigned) of the set of *k*-character shingles of the normalized text.
 
     Each shingle is hashed with BLAKE2b (8 bytes, read big-endian) and weighs
@@ -195,9 +220,9 @@ def simhash(text: str, k: int = SHINGLE_K, cache: MutableMapping[str, bytes] | N
     when the shingles having it set weigh more than half of the total. The
     empty text hashes to 0.
 
-    *cache* (shingle -> weighted digest, owned and bounded by the caller)
+    *cache* (shingle key -> weighted digest, owned and bounded by the caller)
     saves hashing the shingles met before: worth it over many texts. Use one
-    cache per *k*.
+    cache per *k* (pairs are keyed by an int, longer shingles by the string).
     """
     if k < 1:
         raise ValueError(f"shingle length must be positive, got {k}")
@@ -216,7 +241,7 @@ class Fingerprint:
     length: int
 
 
-def fingerprint(text: str, cache: MutableMapping[str, bytes] | None = None) -> Fingerprint:
+def fingerprint(text: str, cache: MutableMapping[Any, bytes] | None = None) -> Fingerprint:
     """The :class:`Fingerprint` of *text*, normalizing it once (*cache*: see :func:`simhash`)."""
     norm = normalize_text(text)
     if not norm:

@@ -60,7 +60,7 @@ class ArchiveSession:
     #: records of this run's posts, visible to dedup before the batch is committed.
     run_store: MemoryStore = field(default_factory=MemoryStore)
     #: SimHash shingle digests, shared by the run's fingerprints (bounded by the dedup step).
-    shingle_cache: dict[str, bytes] = field(default_factory=dict)
+    shingle_cache: dict[int | str, bytes] = field(default_factory=dict)
     store: SeenStore | None = None
     lock: RunLock | None = None
     stale_temp_files: int = 0
