@@ -274,14 +274,20 @@ def _drop_stock_widgets(root: etree._Element) -> None:
             between.append(sibling)
 
 
-def _classes(node: etree._Element) -> set[str]:
-    return set((node.get("class") or "").lower().split())
+def _classes(node: etree._Element) -> frozenset[str]:
+    return frozenset((node.get("class") or "").lower().split())
+
+
+_NO_CLASSES: frozenset[str] = frozenset()
 
 
 def _is_hidden(node: etree._Element) -> bool:
     if node.get("hidden") is not None:
         return True
-    style = node.get("style")
+    return _hiding_style(node.get("style"))
+
+
+def _hiding_style(style: str | None) -> bool:
     if not style:
         return False
     css = "".join(_strip_css_comments(style.lower()).split())
@@ -348,6 +354,8 @@ def _collapse_run(match: re.Match[str]) -> str:
 def _collapse(text: str) -> str:
     """A line break with the indentation around it (U+3000, nbsp) becomes one space, and
     so does any other run of ASCII whitespace."""
+    if "\n" not in text and "  " not in text and "\t" not in text and "\f" not in text:
+        return text  # nothing to collapse (the usual paragraph: its only runs are indents)
     return _WS_RUN_RE.sub(_collapse_run, text)
 
 
@@ -389,13 +397,19 @@ class _Builder:
             return []  # comments, processing instructions
         tag = tag.lower()
         tag = _RENAME.get(tag, tag)
-        if tag in _DROP or _is_hidden(node):
+        if tag in _DROP:
             return []
-        classes = _classes(node) if node.get("class") else set()
-        if "emimageremark" in classes:
-            return []  # a stock chart left outside its widget comments
-        if not stock and (node.get("id") or "").startswith("stock_"):
-            stock = True
+        classes = _NO_CLASSES
+        names = node.keys()  # one call; most elements (<p>, <strong>) have no attributes
+        if names:
+            if "hidden" in names or ("style" in names and _hiding_style(node.get("style"))):
+                return []
+            if "class" in names:
+                classes = _classes(node)
+                if "emimageremark" in classes:
+                    return []  # a stock chart left outside its widget comments
+            if not stock and "id" in names and (node.get("id") or "").startswith("stock_"):
+                stock = True
         if tag in _INLINE_FORMAT:
             if tag in inline:
                 return self.children(node, inline, stock, depth)
@@ -480,6 +494,9 @@ def _is_br(item: _Item) -> bool:
 
 def _normalize_inline(items: list[_Item]) -> list[_Item]:
     """Merge adjacent text, collapse whitespace, trim it around ``<br>``, drop empty text."""
+    if len(items) == 1 and isinstance(items[0], str):  # the common case: one text node
+        text = _collapse(items[0])
+        return [text] if text else []
     merged: list[_Item] = []
     buf: list[str] = []
     for item in [*items, _BREAK]:
@@ -654,6 +671,9 @@ def _finish_flow(items: list[_Item], root: bool) -> list[_Item]:
     def flush() -> None:
         nonlocal last_inline
         if not run:
+            return
+        if all(isinstance(item, str) and not item.strip(_TRIM) for item in run):
+            run.clear()  # only whitespace between blocks (the newline after a </p>)
             return
         if root:
             out.extend(_root_paragraphs(run))
