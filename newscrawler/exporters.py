@@ -16,7 +16,7 @@ from scrapy.exporters import BaseItemExporter
 
 from newscrawler.fsutil import atomic_write, confined
 from newscrawler.items import KIND_EMNEWS
-from newscrawler.posts import render_category_page, render_post, share_url, target_for
+from newscrawler.posts import PostTarget, render_category_page, render_post, share_url, target_for
 
 POSTS_DIR = "_posts"
 CATEGORY_DIR = "category"
@@ -43,9 +43,16 @@ class JekyllPostExporter(BaseItemExporter):
         self.archive_dir = Path(archive_dir)
         self.site = site.rstrip("/")
         self.share_url_template = share_url_template
+        #: Category pages known to exist (checked or written by this exporter).
+        self._category_pages: set[str] = set()
 
     def render(self, item: Any) -> tuple[str, str, str | None, str | None]:
         """``(relative path, post text, category page path, category page text)``."""
+        relative, text, target, outlet = self._render(item)
+        category_text = render_category_page(outlet, target.category) if target.category_page else None
+        return relative, text, target.category_page, category_text
+
+    def _render(self, item: Any) -> tuple[str, str, PostTarget, str]:
         adapter = ItemAdapter(item)
         kind = adapter["kind"]
         target = target_for(
@@ -70,25 +77,24 @@ class JekyllPostExporter(BaseItemExporter):
             site=self.site,
             digest=adapter.get("digest") or "",
         )
-        category_text = (
-            render_category_page(adapter["outlet"], target.category) if target.category_page else None
-        )
-        return f"{POSTS_DIR}/{target.filename}", text, target.category_page, category_text
+        return f"{POSTS_DIR}/{target.filename}", text, target, adapter.get("outlet") or ""
 
     def export_item(self, item: Any) -> None:
         self.write_post(item)
 
     def write_post(self, item: Any) -> ExportResult:
         """Write *item*'s post (and its category page if missing); say what changed."""
-        relative, text, category_page, category_text = self.render(item)
+        relative, text, target, outlet = self._render(item)
         path = confined(self.archive_dir, relative)
+        category_page = target.category_page
         category_written = False
-        if category_page and category_text is not None:
+        # An existing category page (perhaps hand-edited, as on the real site) is kept;
+        # one seen or written by this exporter is not looked at again.
+        if category_page and category_page not in self._category_pages:
             category_path = confined(self.archive_dir, category_page)
-            # An existing category page (perhaps hand-edited, as on the real site) is kept.
             if not category_path.exists():
-                category_written = atomic_write(
-                    category_path, category_text.encode("utf-8"), durable=self.durable
-                )
+                category_text = render_category_page(outlet, target.category)
+                category_written = atomic_write(category_path, category_text.encode("utf-8"), durable=self.durable)
+            self._category_pages.add(category_page)
         written = atomic_write(path, text.encode("utf-8"), durable=self.durable)
         return ExportResult(path, relative, written, category_page, category_written)

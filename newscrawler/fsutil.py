@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import secrets
@@ -44,28 +45,49 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> bool:
     plus at most a hidden temp file. With ``durable=False`` the file and its folder
     are not fsynced: the caller makes a batch of writes durable at once with
     :func:`sync_filesystem` (a killed process loses nothing either way; only a power
-    cut can lose writes that were not synced).
+    cut can lose writes that were not synced). Missing parent folders are created.
+
+    (Plain ``os`` calls on ``str`` paths: this runs once a post, and pathlib's
+    wrappers and a buffered file object cost more than the system calls.)
     """
+    final = os.fspath(path)
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
+        if os.stat(final).st_size == len(data) and _read(final) == data:
             return False
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(path)
+    tmp = os.fspath(temp_name(path))
     try:
-        with tmp.open("xb") as handle:
-            handle.write(data)
+        fd = os.open(tmp, _CREATE_FLAGS, 0o666)
+    except FileNotFoundError:  # the first file of its folder
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, _CREATE_FLAGS, 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
             if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        tmp.replace(path)
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
     if durable:
         fsync_dir(path.parent)
     return True
+
+
+#: A new file, never an existing one (the temp name is random), not inherited by children.
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 def sync_filesystem(path: Path) -> None:
