@@ -7,9 +7,12 @@ alternating A B A B ..., for ``--pairs`` pairs:
 A. ``scrapy crawl eastmoney`` into a fresh temporary archive (validate, clean, dedupe,
    write posts and category pages: everything a real run does);
 B. ``scrapy runspider bench/bare_spider.py``: the same requests with the same project
-   download settings, no item processing (see that file for what "bare" means).
+   download settings, no item processing (see that file for what "bare" means);
+C. ``scrapy crawl eastmoney -s ITEM_PIPELINES={}``: the project's spider, parsers,
+   middlewares and extensions, items built and handed to Scrapy, but no pipelines. C/B is
+   the ceiling of A/B: what the pipelines could reach if they cost nothing.
 
-Both are timed from the server's first request (the feed) to process exit, so interpreter
+All are timed from the server's first request (the feed) to process exit, so interpreter
 and Scrapy start-up are left out; articles/s = N / that time. The headline is the median of
 the per-pair ratios A/B of articles/s (target: >= 0.8), which holds up on a noisy machine
 better than absolute times do.
@@ -60,6 +63,16 @@ def run_pipeline(server: BenchServer, articles: int, tmp: Path, label: str, conc
         raise SystemExit(
             f"pipeline run {label} wrote {posts} posts, expected {articles}:\n{result.stderr[-3000:]}"
         )
+    return result
+
+
+def run_spider_only(server: BenchServer, articles: int, tmp: Path, label: str, concurrency: int) -> RunResult:
+    archive = tmp / label
+    settings = {**crawl_settings(server.base, archive, concurrency), "ITEM_PIPELINES": "{}"}
+    result = run_scrapy(server, PIPELINE_ARGS, settings)
+    check_run(result, f"spider-only run {label}")
+    if result.counts.get("text", 0) != articles or (archive / "_posts").exists():
+        raise SystemExit(f"spider-only run {label} made {result.counts} requests or wrote posts")
     return result
 
 
@@ -215,6 +228,7 @@ def main() -> None:
         f"{'pair':>4} {'run':<9} {'crawl s':>8} {'wall s':>7} {'CPU s':>6} {'articles/s':>10} {'requests':>9}"
     )
     rows: list[tuple[RunResult, RunResult]] = []
+    spider_only: list[RunResult] = []
     extra: dict[str, object] = {}
     with BenchServer(pages) as server, tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp_name:
         tmp = Path(tmp_name)
@@ -225,8 +239,10 @@ def main() -> None:
         for pair in range(1, args.pairs + 1):
             a = run_pipeline(server, len(articles), tmp, f"a{pair}", args.concurrency)
             b = run_bare(server, len(articles), args.concurrency)
+            c = run_spider_only(server, len(articles), tmp, f"c{pair}", args.concurrency)
             rows.append((a, b))
-            for label, r in (("pipeline", a), ("bare", b)):
+            spider_only.append(c)
+            for label, r in (("pipeline", a), ("bare", b), ("spider", c)):
                 print(
                     f"{pair:>4} {label:<9} {r.crawl_s:>8.2f} {r.wall_s:>7.2f} {r.cpu_s:>6.2f} {r.rate(len(articles)):>10.0f} "
                     f"{sum(r.counts.values()):>9}",
@@ -240,10 +256,26 @@ def main() -> None:
     pipeline_rate = statistics.median(a.rate(n) for a, _ in rows)
     bare_rate = statistics.median(b.rate(n) for _, b in rows)
     ratio = statistics.median(ratios)
+    ceilings = [c.rate(n) / b.rate(n) for c, (_, b) in zip(spider_only, rows, strict=True)]
+    ceiling = statistics.median(ceilings)
+    # CPU seconds an article that the pipelines add (A - C) and that the spider side adds (C - B).
+    pipeline_ms = statistics.median(
+        (a.cpu_s - c.cpu_s) / n * 1e3 for (a, _), c in zip(rows, spider_only, strict=True)
+    )
+    spider_ms = statistics.median(
+        (c.cpu_s - b.cpu_s) / n * 1e3 for (_, b), c in zip(rows, spider_only, strict=True)
+    )
+    bare_ms = statistics.median(b.cpu_s / n * 1e3 for _, b in rows)
     print(
         f"\npipeline {pipeline_rate:,.0f} articles/s, bare {bare_rate:,.0f} articles/s (medians); "
         f"ratio pipeline/bare per pair: {', '.join(f'{r:.2f}' for r in ratios)}; "
         f"median {ratio:.2f} (target >= 0.80: {'met' if ratio >= 0.8 else 'NOT met'})"
+    )
+    print(
+        f"ceiling without pipelines (spider-only / bare) per pair: {', '.join(f'{r:.2f}' for r in ceilings)}; "
+        f"median {ceiling:.2f}\n"
+        f"CPU ms an article: bare run {bare_ms:.2f} (with start-up), added by the spider side {spider_ms:.2f}, "
+        f"added by the pipelines {pipeline_ms:.2f}"
     )
     print_result(
         {
@@ -260,6 +292,12 @@ def main() -> None:
             "pipeline_cpu_s": round(statistics.median(a.cpu_s for a, _ in rows), 2),
             "bare_cpu_s": round(statistics.median(b.cpu_s for _, b in rows), 2),
             "cpu_ratio": round(statistics.median(b.cpu_s / a.cpu_s for a, b in rows), 3),
+            "spider_only_ratio": round(ceiling, 3),
+            "spider_only_ratios": [round(r, 3) for r in ceilings],
+            "spider_only_articles_per_s": round(statistics.median(c.rate(n) for c in spider_only), 1),
+            "bare_cpu_ms_per_article": round(bare_ms, 3),
+            "spider_cpu_ms_per_article": round(spider_ms, 3),
+            "pipeline_cpu_ms_per_article": round(pipeline_ms, 3),
             **extra,
         }
     )

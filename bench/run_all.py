@@ -199,6 +199,25 @@ def rows_throughput(r: dict[str, object]) -> list[Row]:
         ),
         ("bare / pipeline, CPU seconds per run", _f(r.get("cpu_ratio")), "", "—"),
         (
+            "ceiling: spider without pipelines / bare spider, articles/s",
+            _f(r.get("spider_only_ratio")),
+            "",
+            "—",
+        ),
+        (
+            "CPU ms an article: bare run (with start-up) | + spider side | + pipelines",
+            " | ".join(
+                _f(r.get(k), "{:.2f}")
+                for k in (
+                    "bare_cpu_ms_per_article",
+                    "spider_cpu_ms_per_article",
+                    "pipeline_cpu_ms_per_article",
+                )
+            ),
+            "",
+            "—",
+        ),
+        (
             f"articles/s, pipeline | bare ({r.get('articles'):,} articles, {r.get('concurrency')} in flight)",
             f"{_f(r.get('pipeline_articles_per_s'), '{:,.0f}')} | {_f(r.get('bare_articles_per_s'), '{:,.0f}')}",
             "",
