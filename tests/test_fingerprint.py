@@ -237,6 +237,40 @@ def test_normalize_text_is_idempotent_and_alphanumeric(text: str) -> None:
     assert once == "" or once.isalnum()
 
 
+def _reference_normalize(text: str) -> str:
+    """normalize_text's steps as its docstring states them, without its shortcuts."""
+    import re
+    import unicodedata
+
+    from newscrawler import fingerprint as fp
+
+    text = fp._DATELINE_RE.sub("", text, count=1)
+    text = fp._SOURCE_RE.sub("", text)
+    text = fp._EDITOR_RE.sub("", text)
+    text = re.sub(r"[\W_]+", "", text)
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\W_]+", "", text)
+
+
+_NEWS_CHARS = st.sampled_from(list("（）()：:，。 \n\t编辑责任校对审校来源文章记者电讯月日0123456789股份公司ＡＢ１２_-"))
+
+
+_NEWS_PARTS = st.sampled_from(
+    ["责任编辑：", "编辑:", "校对：", "审校: ", "（文章来源：", "(来源:", "（记者 ", "(000338.SZ)", "）", ")"]
+)
+
+
+@given(st.lists(st.one_of(_NEWS_CHARS, _NEWS_PARTS, st.characters()), max_size=40).map("".join))
+def test_normalize_text_equals_its_definition(text: str) -> None:
+    assert normalize_text(text) == _reference_normalize(text)
+
+
+@pytest.mark.parametrize("line", ["责任编辑：王五", "编辑：王五", "校对：李四", "审校：赵六"])
+def test_normalize_text_drops_every_kind_of_editor_line(line: str) -> None:
+    assert normalize_text(f"比亚迪公告回购。\n{line}") == _reference_normalize(f"比亚迪公告回购。\n{line}")
+    assert normalize_text(f"比亚迪公告回购。\n{line}") == "比亚迪公告回购"
+
+
 def test_text_hash_is_sha256_of_the_normalized_text() -> None:
     assert text_hash("沪指 涨1%") == hashlib.sha256("沪指涨1".encode()).hexdigest()
     assert text_hash(RRR) == text_hash(RRR.replace("。", "。\n"))
