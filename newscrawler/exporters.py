@@ -94,7 +94,9 @@ class JekyllPostExporter(BaseItemExporter):
             category_path = confined(self.archive_dir, category_page)
             if not category_path.exists():
                 category_text = render_category_page(outlet, target.category)
-                category_written = atomic_write(category_path, category_text.encode("utf-8"), durable=self.durable)
+                category_written = atomic_write(
+                    category_path, category_text.encode("utf-8"), durable=self.durable
+                )
             self._category_pages.add(category_page)
         written = atomic_write(path, text.encode("utf-8"), durable=self.durable)
         return ExportResult(path, relative, written, category_page, category_written)

@@ -52,7 +52,7 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> bool:
     """
     final = os.fspath(path)
     try:
-        if os.stat(final).st_size == len(data) and _read(final) == data:
+        if os.stat(final).st_size == len(data) and _read(final) == data:  # noqa: PTH116 (hot path)
             return False
     except FileNotFoundError:
         pass
@@ -71,10 +71,10 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> bool:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, final)
+        os.replace(tmp, final)  # noqa: PTH105 (hot path, see above)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+            os.unlink(tmp)  # noqa: PTH108 (str path)
         raise
     if durable:
         fsync_dir(path.parent)
@@ -82,11 +82,13 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> bool:
 
 
 #: A new file, never an existing one (the temp name is random), not inherited by children.
-_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_CREATE_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 def _read(path: str) -> bytes:
-    with open(path, "rb") as handle:
+    with open(path, "rb") as handle:  # noqa: PTH123 (str path, hot path)
         return handle.read()
 
 

@@ -252,7 +252,9 @@ def _reference_normalize(text: str) -> str:
     return re.sub(r"[\W_]+", "", text)
 
 
-_NEWS_CHARS = st.sampled_from(list("（）()：:，。 \n\t编辑责任校对审校来源文章记者电讯月日0123456789股份公司ＡＢ１２_-"))
+_NEWS_CHARS = st.sampled_from(
+    list("（）()：:，。 \n\t编辑责任校对审校来源文章记者电讯月日0123456789股份公司ＡＢ１２_-")
+)
 
 
 _NEWS_PARTS = st.sampled_from(
