@@ -366,15 +366,17 @@ def run_scrapy(
     *,
     prefix: list[str] | None = None,
     timeout: float = 600,
+    root: Path = ROOT,
 ) -> RunResult:
-    """Run ``python -m scrapy ARGS -s ...`` (or ``python PREFIX ARGS``) from the repository."""
+    """Run ``python -m scrapy ARGS -s ...`` (or ``python PREFIX ARGS``) from the repository
+    (or from another checkout of it: *root*, whose code and ``scrapy.cfg`` are used)."""
     server.reset()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(root)}
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(
         scrapy_command(args, settings, prefix),
-        cwd=ROOT,
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,
