@@ -18,26 +18,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_throughput import run_pipeline
 from benchlib import (
+    BENCH_CONCURRENCY,
     ROOT,
     BenchServer,
-    check_run,
-    crawl_settings,
     machine_line,
     make_articles,
     print_result,
-    run_scrapy,
     site_pages,
 )
-
-
-def timed_run(server: BenchServer, root: Path, archive: Path, articles: int) -> float:
-    result = run_scrapy(server, ["crawl", "eastmoney"], crawl_settings(server.base, archive), root=root)
-    check_run(result, f"pipeline run of {root}")
-    posts = len(list((archive / "_posts").glob("*.md")))
-    if posts != articles:
-        raise SystemExit(f"{root} wrote {posts} posts, expected {articles}")
-    return articles / result.crawl_s
 
 
 def main() -> None:
@@ -59,10 +49,13 @@ def main() -> None:
         try:
             rates: dict[str, list[float]] = {"baseline": [], "current": []}
             with BenchServer(pages) as server:
-                timed_run(server, ROOT, tmp / "warm-up", len(articles))
+                run_pipeline(server, len(articles), tmp, "warm-up", BENCH_CONCURRENCY)
                 for pair in range(1, args.pairs + 1):
                     for label, root in (("baseline", old), ("current", ROOT)):
-                        rate = timed_run(server, root, tmp / f"{label}{pair}", len(articles))
+                        result = run_pipeline(
+                            server, len(articles), tmp, f"{label}{pair}", BENCH_CONCURRENCY, root
+                        )
+                        rate = result.rate(len(articles))
                         rates[label].append(rate)
                         print(f"{pair:>4} {label:<9} {rate:>8.0f} articles/s", flush=True)
         finally:

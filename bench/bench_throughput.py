@@ -54,9 +54,12 @@ PIPELINE_ARGS = ["crawl", "eastmoney"]
 BARE_ARGS = ["runspider", str(BENCH / "bare_spider.py")]
 
 
-def run_pipeline(server: BenchServer, articles: int, tmp: Path, label: str, concurrency: int) -> RunResult:
+def run_pipeline(
+    server: BenchServer, articles: int, tmp: Path, label: str, concurrency: int, root: Path = ROOT
+) -> RunResult:
+    """A timed ``scrapy crawl eastmoney`` of the code in *root* into ``tmp/label``; checks every post was written."""
     archive = tmp / label
-    result = run_scrapy(server, PIPELINE_ARGS, crawl_settings(server.base, archive, concurrency))
+    result = run_scrapy(server, PIPELINE_ARGS, crawl_settings(server.base, archive, concurrency), root=root)
     check_run(result, f"pipeline run {label}")
     posts = len(list((archive / "_posts").glob("*.md")))
     if posts != articles:
