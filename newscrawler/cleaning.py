@@ -828,17 +828,25 @@ def _nh3_filter(tag: str, attr: str, value: str) -> str | None:
     return value
 
 
+def _cleaner() -> nh3.Cleaner:
+    """This thread's nh3 sanitizer, built once (building the allow-list costs ~40% of a clean)."""
+    cleaner: nh3.Cleaner | None = getattr(_local, "cleaner", None)
+    if cleaner is None:
+        cleaner = nh3.Cleaner(
+            tags=_NH3_TAGS,
+            clean_content_tags=_NH3_CLEAN_CONTENT,
+            attributes=_NH3_ATTRIBUTES,
+            attribute_filter=_nh3_filter,
+            strip_comments=True,
+            link_rel=None,
+            url_schemes=_NH3_SCHEMES,
+        )
+        _local.cleaner = cleaner
+    return cleaner
+
+
 def _sanitize(html: str) -> str:
-    return nh3.clean(
-        html,
-        tags=_NH3_TAGS,
-        clean_content_tags=_NH3_CLEAN_CONTENT,
-        attributes=_NH3_ATTRIBUTES,
-        attribute_filter=_nh3_filter,
-        strip_comments=True,
-        link_rel=None,
-        url_schemes=_NH3_SCHEMES,
-    )
+    return _cleaner().clean(html)
 
 
 # ---------------------------------------------------------------------------- public
