@@ -15,13 +15,15 @@ CALLBACKS = [
     (spider, name)
     for spider in (EastmoneySpider, FinewsSpider)
     for name, member in inspect.getmembers(spider, inspect.isfunction)
-    if name.startswith("parse") and inspect.isgeneratorfunction(member)
+    if inspect.isgeneratorfunction(member)  # callbacks and errbacks alike: Scrapy checks both
 ]
 
 
 def test_every_spider_has_generator_callbacks_to_check() -> None:
     names = {name for _, name in CALLBACKS}
-    assert {"parse_feed", "parse_text", "parse_page", "parse_listing", "parse_post"} <= names
+    callbacks = {"parse_feed", "parse_text", "parse_page", "parse_listing", "parse_post"}
+    errbacks = {"text_failed", "page_failed"}
+    assert callbacks | errbacks <= names
 
 
 @pytest.mark.parametrize(("spider", "name"), CALLBACKS, ids=[f"{s.__name__}.{n}" for s, n in CALLBACKS])
