@@ -43,8 +43,6 @@ class JekyllPostExporter(BaseItemExporter):
         self.archive_dir = Path(archive_dir)
         self.site = site.rstrip("/")
         self.share_url_template = share_url_template
-        #: Category pages known to exist (checked or written by this exporter).
-        self._category_pages: set[str] = set()
 
     def render(self, item: Any) -> tuple[str, str, str | None, str | None]:
         """``(relative path, post text, category page path, category page text)``."""
@@ -88,15 +86,14 @@ class JekyllPostExporter(BaseItemExporter):
         path = confined(self.archive_dir, relative)
         category_page = target.category_page
         category_written = False
-        # An existing category page (perhaps hand-edited, as on the real site) is kept;
-        # one seen or written by this exporter is not looked at again.
-        if category_page and category_page not in self._category_pages:
+        if category_page:
             category_path = confined(self.archive_dir, category_page)
+            # An existing category page (perhaps hand-edited, as on the real site) is kept;
+            # its text is only rendered when it is missing.
             if not category_path.exists():
                 category_text = render_category_page(outlet, target.category)
                 category_written = atomic_write(
                     category_path, category_text.encode("utf-8"), durable=self.durable
                 )
-            self._category_pages.add(category_page)
         written = atomic_write(path, text.encode("utf-8"), durable=self.durable)
         return ExportResult(path, relative, written, category_page, category_written)

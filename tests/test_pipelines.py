@@ -174,3 +174,24 @@ def test_homophone_outlets_get_distinct_slugs(chain: Chain) -> None:
         )
     )
     assert (first.slug, second.slug) == ("cailianshe", "cailianshe2")
+
+
+def test_category_pages_are_written_when_missing_and_never_overwritten(chain: Chain, tmp_path: Path) -> None:
+    page = tmp_path / "archive" / "category" / "shenzhenxinwenwang.html"
+    chain.run(make("202205101380000001"))
+    assert (
+        page.read_text("utf-8")
+        == "---\nlayout: category\ntitle: 深圳新闻网新闻\ncategory: shenzhenxinwenwang\n---\n"
+    )
+    page.write_text("hand-edited\n", "utf-8")
+    chain.run(make("202205101380000002", body_raw=BODY.replace("13亿元", "14亿元")))
+    assert page.read_text("utf-8") == "hand-edited\n"
+    page.unlink()  # removed by someone else during the run: the next post of the outlet writes it again
+    chain.run(
+        make(
+            "202205101380000003",
+            body_raw="<p>另一篇完全不同的公告，内容与前两篇无关，讲的是董事会换届选举和独立董事提名的事项。</p>",
+        )
+    )
+    assert page.exists()
+    assert chain.stat("categories/written") == 2
