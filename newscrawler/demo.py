@@ -22,9 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archive", type=Path, default=Path("output"))
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
-    server = FixtureHTTPServer(args.fixtures, args.port)
-    server.start_background()
-    base = server.url
+    with FixtureHTTPServer(args.fixtures, args.port).running() as server:
+        status = _crawl(server.url, args)
+    posts = sorted((args.archive / "_posts").glob("*.md"))
+    print(f"demo: {len(posts)} posts in {args.archive / '_posts'}", flush=True)
+    for post in posts:
+        print(f"  {post}")
+    return status
+
+
+def _crawl(base: str, args: argparse.Namespace) -> int:
     print(f"demo: serving {args.fixtures} at {base}", flush=True)
     command = [
         sys.executable,
@@ -46,16 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         "-s",
         "DOWNLOAD_DELAY=0",
     ]
-    try:
-        status = subprocess.call(command)
-    finally:
-        server.shutdown()
-        server.server_close()
-    posts = sorted((args.archive / "_posts").glob("*.md"))
-    print(f"demo: {len(posts)} posts in {args.archive / '_posts'}", flush=True)
-    for post in posts:
-        print(f"  {post}")
-    return status
+    return subprocess.call(command)
 
 
 if __name__ == "__main__":

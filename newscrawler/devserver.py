@@ -22,6 +22,8 @@ import argparse
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -123,6 +125,16 @@ class FixtureHTTPServer(ThreadingHTTPServer):
         thread = threading.Thread(target=self.serve_forever, name="devserver", daemon=True)
         thread.start()
         return thread
+
+    @contextmanager
+    def running(self) -> Iterator[FixtureHTTPServer]:
+        """Serve in a background thread for the length of a ``with`` block, then stop and close."""
+        self.start_background()
+        try:
+            yield self
+        finally:
+            self.shutdown()
+            self.server_close()
 
 
 def main(argv: list[str] | None = None) -> None:

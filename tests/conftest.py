@@ -22,13 +22,8 @@ CrawlRunner = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def eastmoney_server() -> Iterator[FixtureHTTPServer]:
     """The eastmoney fixture tree on 127.0.0.1 (a fresh port per test)."""
-    server = FixtureHTTPServer(EASTMONEY)
-    server.start_background()
-    try:
+    with FixtureHTTPServer(EASTMONEY).running() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def eastmoney_settings(base: str) -> dict[str, str]:

@@ -230,13 +230,8 @@ def scripted_server(answer: Answer) -> Iterator[ScriptedServer]:
 
 @pytest.fixture
 def archival_server() -> Iterator[FixtureHTTPServer]:
-    server = FixtureHTTPServer(ARCHIVAL)
-    server.start_background()
-    try:
+    with FixtureHTTPServer(ARCHIVAL).running() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 JSON = {"Content-Type": "application/json; charset=utf-8"}

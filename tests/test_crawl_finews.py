@@ -73,13 +73,8 @@ BOTH_KINDS_CODE = "202204212352239901"
 
 
 def _serve(root: Path) -> Iterator[FixtureHTTPServer]:
-    server = FixtureHTTPServer(root)
-    server.start_background()
-    try:
+    with FixtureHTTPServer(root).running() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -445,12 +440,8 @@ def small_site(tmp_path: Path) -> Iterator[FixtureHTTPServer]:
     root = tmp_path / "site"
     server = FixtureHTTPServer(root)
     _small_site(root, server.server_address[1])
-    server.start_background()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_offsite_and_dead_links(tmp_path: Path, small_site: FixtureHTTPServer, crawl: CrawlRunner) -> None:
@@ -525,9 +516,7 @@ def test_incremental_run_finds_posts_listed_only_on_category_pages(
     category page lists is written."""
     site = tmp_path / "site"
     shutil.copytree(SITE_DIR, site)
-    server = FixtureHTTPServer(site)
-    server.start_background()
-    try:
+    with FixtureHTTPServer(site).running() as server:
         archive = tmp_path / "archive"
         first = crawl("finews", archive, args={"start_url": f"{server.url}/"}, settings=_site_settings())
         assert first.returncode == 0, first.stderr[-3000:]
@@ -562,6 +551,3 @@ def test_incremental_run_finds_posts_listed_only_on_category_pages(
         assert set(_posts(archive)) - before == {f"_posts/2022-03-28-NW{new}.md"}
         assert "/category/shenzhenxinwenwang.html" in server.requests
         assert f"/shenzhenxinwenwang/2022/03/28/NW{old}.html" not in server.requests  # known: not fetched
-    finally:
-        server.shutdown()
-        server.server_close()

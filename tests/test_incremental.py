@@ -64,13 +64,8 @@ def write_source(root: Path, articles: list[dict[str, str]]) -> None:
 def source(tmp_path: Path) -> Iterator[FixtureHTTPServer]:
     root = tmp_path / "source"
     root.mkdir()
-    server = FixtureHTTPServer(root)
-    server.start_background()
-    try:
+    with FixtureHTTPServer(root).running() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def settings_for(server: FixtureHTTPServer, **extra: str) -> dict[str, str]:
