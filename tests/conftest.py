@@ -26,6 +26,15 @@ def eastmoney_server() -> Iterator[FixtureHTTPServer]:
         yield server
 
 
+@pytest.fixture
+def source(tmp_path: Path) -> Iterator[FixtureHTTPServer]:
+    """An empty tree ``tmp_path/source`` on 127.0.0.1, for a test to write its own feeds into."""
+    root = tmp_path / "source"
+    root.mkdir()
+    with FixtureHTTPServer(root).running() as server:
+        yield server
+
+
 def eastmoney_settings(base: str) -> dict[str, str]:
     """Settings that point the eastmoney spider at a loopback fixture server."""
     return {

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,14 +57,6 @@ def write_source(root: Path, articles: list[dict[str, str]]) -> None:
         answer = root / "NewsData" / f"GetNewsText.do@id=NW{a['code']}"
         answer.write_text(json.dumps({"text": a["text"]}, ensure_ascii=False), "utf-8")
         answer.with_name(answer.name + ".headers").write_text("Content-Type: application/json\n", "utf-8")
-
-
-@pytest.fixture
-def source(tmp_path: Path) -> Iterator[FixtureHTTPServer]:
-    root = tmp_path / "source"
-    root.mkdir()
-    with FixtureHTTPServer(root).running() as server:
-        yield server
 
 
 def settings_for(server: FixtureHTTPServer, **extra: str) -> dict[str, str]:

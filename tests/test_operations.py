@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,14 +71,6 @@ def write_source(root: Path, articles: list[dict[str, str]]) -> None:
         body = {"title": a["title"], "showTime": a["datetime"], "mediaName": OUTLET, "text": a["text"]}
         answer.write_text(json.dumps(body, ensure_ascii=False), "utf-8")
         answer.with_name(answer.name + ".headers").write_text("Content-Type: application/json\n", "utf-8")
-
-
-@pytest.fixture
-def source(tmp_path: Path) -> Iterator[FixtureHTTPServer]:
-    root = tmp_path / "source"
-    root.mkdir()
-    with FixtureHTTPServer(root).running() as server:
-        yield server
 
 
 def settings_for(server: FixtureHTTPServer, *feeds: str, **extra: str) -> dict[str, str]:
