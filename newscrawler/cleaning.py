@@ -14,10 +14,14 @@ How it works
    (``style`` with ``display:none`` or ``visibility:hidden`` in any spacing or case, or the
    ``hidden`` attribute), comments, and script/style/iframe/form/object/embed/noscript/
    template/svg/math (and the other active or metadata elements, see ``_DROP``) with their
-   content. Stock links (``<span id="stock_...">``, ``<a class="keytip">``,
-   ``<a class="infokey">``) are unwrapped to their text; so is every other element that
-   is not allowed (``div``, ``span``, ``font`` ...), block-level ones acting as paragraph
-   boundaries. URLs are checked: ``href``/``src`` keep only http, https and
+   content. Adverts go with their content too: links to an advert host (``_AD_HOSTS``:
+   ``acttg.eastmoney.com``, whatever the scheme, protocol-relative or resolved against
+   ``base_url``), and the elements of ``_NOISE_CLASSES`` (``img.em_handle_adv_close``,
+   ``div.ad_context3``, ``a.toplink``); a link or paragraph left empty by that goes as
+   any empty one does (see 2.). Stock links (``<span id="stock_...">``,
+   ``<a class="keytip">``, ``<a class="infokey">``) are unwrapped to their text; so is
+   every other element that is not allowed (``div``, ``span``, ``font`` ...), block-level
+   ones acting as paragraph boundaries. URLs are checked: ``href``/``src`` keep only http, https and
    protocol-relative (``//host``) URLs; relative ones are made absolute against
    ``base_url`` (and dropped when there is no usable base); anything else
    (``javascript:``, ``data:``, ``vbscript:`` ..., after removing the tabs, newlines and
@@ -71,7 +75,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
 import nh3
 from lxml import etree
@@ -117,6 +121,19 @@ _BOUNDARY = frozenset(
 )  # fmt: skip
 #: Old list elements read as ``ul``; ``tfoot`` read as a ``tbody``.
 _RENAME = {"menu": "ul", "dir": "ul", "tfoot": "tbody"}
+#: Noise marked by a class (lower case), dropped with its content: class -> the tags it
+#: marks (``None``: any tag).
+_NOISE_CLASSES: dict[str, frozenset[str] | None] = {
+    "emimageremark": None,  # a stock chart left outside its widget comments
+    "em_handle_adv_close": frozenset({"img"}),  # an advert image (2026 article API)
+    "ad_context3": frozenset({"div"}),  # the advert block of the article page
+    "toplink": frozenset({"a"}),  # a noise link in the article page body
+}
+_NOISE_CLASS_NAMES = frozenset(_NOISE_CLASSES)
+#: Advert hosts (lower case): a link to one is dropped with its content (the advert image).
+_AD_HOSTS = frozenset({"acttg.eastmoney.com"})
+#: Schemes whose ``//`` browsers do not require (``https:host``, ``https:///host``).
+_SPECIAL_SCHEMES = frozenset({"http", "https", "ftp", "ws", "wss"})
 
 #: nh3 allow-list (the same as the pre-pass output).
 _NH3_TAGS = set(_ALLOWED_TAGS)
@@ -150,6 +167,8 @@ _URL_STRIP = "".join(chr(c) for c in range(0x21))
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 #: ``//host...``: a protocol-relative URL with a host.
 _PROTOCOL_RELATIVE_RE = re.compile(r"//[^/\\?#\s]")
+#: The authority (``user@host:port``) of a URL from its ``//`` on.
+_AUTHORITY_RE = re.compile(r"/*([^/?#]*)")
 _SIZE_RE = re.compile(r"[0-9]{1,5}%?")
 _SPAN_RE = re.compile(r"[0-9]{1,4}")
 _LIQUID_RE = re.compile(r"\{(?=[{%])")
@@ -281,6 +300,15 @@ def _classes(node: etree._Element) -> frozenset[str]:
 _NO_CLASSES: frozenset[str] = frozenset()
 
 
+def _is_noise(tag: str, classes: frozenset[str]) -> bool:
+    """Whether a class of ``_NOISE_CLASSES`` marks this ``tag``."""
+    for name in classes & _NOISE_CLASS_NAMES:
+        tags = _NOISE_CLASSES[name]
+        if tags is None or tag in tags:
+            return True
+    return False
+
+
 def _is_hidden(node: etree._Element) -> bool:
     if node.get("hidden") is not None:
         return True
@@ -331,6 +359,31 @@ def _safe_url(raw: str | None, base_url: str) -> str | None:
     if scheme not in _NH3_SCHEMES:
         return None
     return scheme + url[len(scheme) :]
+
+
+def _url_host(raw: str | None, base_url: str) -> str:
+    """The host a browser would send ``raw`` to (lower case, any scheme; a relative URL
+    has the host of ``base_url``); ``""`` when there is none."""
+    if raw is None:
+        return ""
+    url = raw.strip(_URL_STRIP)
+    if "\t" in url or "\n" in url or "\r" in url:
+        url = _URL_DROP_RE.sub("", url).strip(_URL_STRIP)
+    if "\\" in url:
+        url = url.replace("\\", "/")
+    match = _SCHEME_RE.match(url)
+    if match is not None:
+        url = url[match.end() :]
+        if not url.startswith("//") and match.group(1).lower() not in _SPECIAL_SCHEMES:
+            return ""  # mailto:, javascript: ...: no host
+    elif not url.startswith("//"):
+        return _url_host(base_url, "") if url and base_url else ""
+    authority = _AUTHORITY_RE.match(url)
+    # user@host:port (an IPv6 address gives "[": it is no advert host anyway)
+    host = authority.group(1).rpartition("@")[2].partition(":")[0] if authority else ""
+    if "%" in host:
+        host = unquote(host)
+    return host.strip(".").lower()
 
 
 def _size(value: str | None, pattern: re.Pattern[str]) -> str | None:
@@ -406,8 +459,8 @@ class _Builder:
                 return []
             if "class" in names:
                 classes = _classes(node)
-                if "emimageremark" in classes:
-                    return []  # a stock chart left outside its widget comments
+                if classes & _NOISE_CLASS_NAMES and _is_noise(tag, classes):
+                    return []  # a stray stock chart, an advert
             if not stock and "id" in names and (node.get("id") or "").startswith("stock_"):
                 stock = True
         if tag in _INLINE_FORMAT:
@@ -416,6 +469,8 @@ class _Builder:
             kids = self.children(node, inline | {tag}, stock, depth)
             return _wrap_inline(tag, (), kids)
         if tag == "a":
+            if "href" in names and _url_host(node.get("href"), self.base_url) in _AD_HOSTS:
+                return []  # an advert, with its image
             href = None
             if "a" not in inline and not stock and not classes & {"keytip", "infokey"}:
                 href = _safe_url(node.get("href"), self.base_url)

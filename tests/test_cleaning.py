@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import html as lxml_html
 
 from newscrawler.cleaning import clean_body, html_to_text
 
@@ -39,6 +40,8 @@ def test_fixture_set_is_complete() -> None:
         "em_media_source",
         "relative_urls",
         "image",
+        "article_api_2026",
+        "article_page_ads_2026",
     }
     for name in CASES:
         assert (FIXTURES / f"{name}.expected.html").is_file(), name
@@ -72,6 +75,56 @@ def test_keytip_fixture_keeps_stock_names_as_text() -> None:
     assert "贵州茅台、潍柴动力港股收涨，有色金属板块走强" in out
     assert "quote.eastmoney.com" not in out and "data.eastmoney.com" not in out
     assert '<a href="http://finance.eastmoney.com/a/202202112274017262.html">相关报道</a>' in out
+
+
+def test_article_api_2026_fixture_keeps_exactly_the_article() -> None:
+    """A real 2026 article API body (``Art_Content``): nested and unbalanced chart widgets,
+    hidden spacers, stock links, a trailing advert."""
+    raw = read(FIXTURES / "article_api_2026.html")
+    out = clean_body(raw, BASE)
+    for noise in ("acttg", "webquotepic", "em_handle_adv_close", "<img", "EmImageRemark", "quote.eastmoney.com",
+                  "R图", "style=", "class=", "<span", "\u3000"):  # fmt: skip
+        assert noise not in out, noise
+    assert out.count("<p>") == 23
+    assert re.findall(r"<h\d[^>]*>.*?</h\d>", out) == ["<h3>全球要闻</h3>", "<h3>公司新闻</h3>"]
+    assert set(re.findall(r'href="([^"]*)"', out)) == {
+        "http://finance.eastmoney.com/a/202609183878581096.html",
+        "http://global.eastmoney.com/a/202609183877686627.html",
+        "http://finance.eastmoney.com/a/202609183878541371.html",
+        "http://bond.eastmoney.com/a/202609183877973127.html",
+        "http://futures.eastmoney.com/a/202609183878385832.html",
+        "http://finance.eastmoney.com/a/202609183877687754.html",
+        "http://finance.eastmoney.com/a/202609183878705216.html",
+        "http://finance.eastmoney.com/a/202609183878483761.html",
+        "http://finance.eastmoney.com/a/202609183877680118.html",
+        "http://finance.eastmoney.com/a/202609183878436755.html",
+    }
+    assert out.count("<a ") == 10
+    assert "据美国汽车协会（AAA）" in out and "这是英伟达近期释放" in out
+    # Every paragraph and heading of the input that has text is in the output, in order
+    # (read with a plain lxml tree, independently of the cleaner).
+    source = lxml_html.fromstring(f"<div>{raw}</div>")
+    texts = [" ".join(str(el.xpath("string()")).split()) for el in source.iter("p", "h3")]
+    lines = out.split("\n")
+    assert [html_to_text(line) for line in lines] == [text for text in texts if text]
+    assert [line[:4] for line in lines].count("<h3>") == 2
+
+
+def test_article_page_ads_2026_fixture() -> None:
+    out = clean_body(read(FIXTURES / "article_page_ads_2026.html"), BASE)
+    for noise in (
+        "acttg",
+        "toplink",
+        "ad_context3",
+        "广告",
+        "APP",
+        "em_handle_adv_close",
+        "close.png",
+        "ad2.jpg",
+    ):
+        assert noise not in out, noise
+    assert '<a href="http://finance.eastmoney.com/a/202609183878779546.html">美股三大指数小幅走低</a>' in out
+    assert '<img src="https://np-newspic.dfcfw.com/download/D25465344100511879549_w690h389.jpg"' in out
 
 
 # ------------------------------------------------------------------------ basic rules
@@ -191,6 +244,118 @@ def test_unbalanced_widget_start_keeps_the_article() -> None:
 def test_stray_chart_link_is_dropped() -> None:
     html = '<p><a class="EmImageRemark" href="http://quote.eastmoney.com/x"><img src="http://pic/k.png"></a></p><p>正文</p>'
     assert clean_body(html) == "<p>正文</p>"
+
+
+AD_IMG = '<img src="https://np-newspic.dfcfw.com/download/D24832930842412850501_w690h389.jpg" class="em_handle_adv_close" />'
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "//acttg.eastmoney.com/pub/web_nr_xwzx_01",
+        "https://acttg.eastmoney.com/pub/xxlout_khmbdfcfappnew_random_0007467a",
+        "http://acttg.eastmoney.com/pub/x",
+        "HTTPS://ACTTG.EastMoney.com:443/x",
+        " \thttps://acttg.eastmoney.com/x\n",
+        "https:acttg.eastmoney.com/x",
+        "https:///acttg.eastmoney.com/x",
+        "https:\\\\acttg.eastmoney.com\\x",
+        "http://user@acttg.eastmoney.com./x",
+        "https://acttg%2Eeastmoney.com/x",
+        "ftp://acttg.eastmoney.com/x",
+    ],
+)
+def test_advert_links_are_dropped_with_their_content(href: str) -> None:
+    html = f'<p>前<a href="{href}" target="_blank">点击下载<img src="https://np-newspic.dfcfw.com/download/app.png"></a>后</p>'
+    assert clean_body(html, BASE) == "<p>前后</p>"
+    assert (
+        clean_body(f'<p>一</p><p style="text-align:center;"><a href="{href}">{AD_IMG}</a></p>', BASE)
+        == "<p>一</p>"
+    )
+
+
+def test_advert_link_inside_stock_span_or_link_is_dropped() -> None:
+    html = (
+        '<p><span id="stock_1.600519"><a href="//acttg.eastmoney.com/x">广告</a></span>正文'
+        '<strong><a href="https://acttg.eastmoney.com/y">也是广告</a></strong></p>'
+    )
+    assert clean_body(html, BASE) == "<p>正文</p>"
+
+
+def test_relative_advert_link_is_resolved_against_the_base() -> None:
+    html = '<p>正文<a href="/pub/x">广告</a></p>'
+    assert clean_body(html, "https://acttg.eastmoney.com/a/1.html") == "<p>正文</p>"
+    assert clean_body(html, BASE) == '<p>正文<a href="http://finance.eastmoney.com/pub/x">广告</a></p>'
+
+
+def test_advert_paragraph_disappears_entirely() -> None:
+    html = (
+        f'<p>一</p><p style="text-align:center;"><a href="https://acttg.eastmoney.com/pub/x">{AD_IMG}</a></p>'
+        f'<p>二</p><p style="text-align:center;">{AD_IMG}</p>'
+        f'<p><a href="https://emdata.eastmoney.com/app/ad.html">{AD_IMG}</a></p>'
+        f"<p>　　{AD_IMG}<br /></p><center>{AD_IMG}</center>"
+    )
+    assert clean_body(html, BASE) == "<p>一</p>\n<p>二</p>"
+
+
+def test_advert_close_images_are_dropped_outside_links() -> None:
+    html = (
+        '<p>一<img src="http://p/close.png" class="em_handle_adv_close">二</p>'
+        '<p><img class="x EM_Handle_Adv_Close" src="http://p/close.png" alt="关闭"></p>'
+        '<p><a href="http://finance.eastmoney.com/a/1.html">链接<img class="em_handle_adv_close" src="http://p/c.png"></a></p>'
+    )
+    assert (
+        clean_body(html, BASE)
+        == '<p>一二</p>\n<p><a href="http://finance.eastmoney.com/a/1.html">链接</a></p>'
+    )
+
+
+def test_ad_context3_block_is_dropped_with_nested_content() -> None:
+    html = (
+        '<p>一</p><div class="ad_context3"><a href="https://www.eastmoney.com/ad/zt.html"><img src="http://p/ad.jpg"></a>'
+        "<p>广告文字</p><div><span>嵌套</span><table><tr><td>表</td></tr></table></div>尾巴</div>"
+        '<div class="clearfix AD_CONTEXT3"><p>广告二</p></div><p>二</p>'
+    )
+    assert clean_body(html, BASE) == "<p>一</p>\n<p>二</p>"
+
+
+def test_toplink_is_dropped() -> None:
+    html = (
+        '<a class="toplink" href="https://emwap.eastmoney.com/downloadapp">打开APP<img src="http://p/t.png"></a>'
+        '<p>正文<a class="toplink">返回顶部</a></p>'
+    )
+    assert clean_body(html, BASE) == "<p>正文</p>"
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        (
+            '<p><a href="http://finance.eastmoney.com/a/202609183878779546.html" target="_blank">相关阅读</a></p>',
+            '<p><a href="http://finance.eastmoney.com/a/202609183878779546.html">相关阅读</a></p>',
+        ),
+        (
+            '<p><img src="https://np-newspic.dfcfw.com/download/D1_w690h389.jpg" class="pic" width="690"></p>',
+            '<p><img src="https://np-newspic.dfcfw.com/download/D1_w690h389.jpg" width="690"></p>',
+        ),
+        (
+            '<p><a href="http://finance.eastmoney.com/a/acttg.eastmoney.com.html">路径</a></p>',
+            '<p><a href="http://finance.eastmoney.com/a/acttg.eastmoney.com.html">路径</a></p>',
+        ),
+        (
+            '<p><a href="http://finance.eastmoney.com/?u=//acttg.eastmoney.com/">参数</a></p>',
+            '<p><a href="http://finance.eastmoney.com/?u=//acttg.eastmoney.com/">参数</a></p>',
+        ),
+        ('<p><a href="mailto:x@acttg.eastmoney.com">邮件</a></p>', "<p>邮件</p>"),
+        ('<p class="ad_context3">段落</p><span class="toplink">文字</span>', "<p>段落</p>\n<p>文字</p>"),
+        (
+            '<div class="ad_context">块</div><p><a class="top_link" href="http://x.example/">链</a></p>',
+            '<p>块</p>\n<p><a href="http://x.example/">链</a></p>',
+        ),
+    ],
+)
+def test_advert_rules_keep_ordinary_content(html: str, expected: str) -> None:
+    assert clean_body(html, BASE) == expected
 
 
 def test_stock_links_are_unwrapped() -> None:
@@ -474,6 +639,8 @@ _ATTRS = [
     'class="em_media"', 'class="keytip"', 'class="EmImageRemark"', 'id="stock_0.000338"',
     'style="display:none"', 'style="text-align:center"', "hidden", 'colspan="2"', 'rowspan="x"',
     'width="578"', 'height="auto"', 'alt="K图 {{x}}"', 'onclick="x()"', 'href="http://[bad"',
+    'href="//acttg.eastmoney.com/pub/x"', 'class="em_handle_adv_close"', 'class="ad_context3"',
+    'class="toplink"', 'href="/pub/x"',
 ]  # fmt: skip
 _SNIPPETS = ["　　", "\u00a0", " ", "\r\n", "\n", "\r", "\t", "&nbsp;", "&amp;", "&lt;", "&#12288;",
              "&#x4e2d;", "{{", "{%", "&#123;", "<!-- EM_StockImg_Start -->", "<!-- EM_StockImg_End -->",
