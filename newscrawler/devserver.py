@@ -6,14 +6,17 @@ Mapping of a request to a file under *root*:
 
 * ``/path`` -> ``root/path`` (``root/path/index.html`` for a directory);
 * ``/path?query`` -> ``root/path@query`` (e.g. ``/NewsData/GetNewsText.do?id=NW2022...``
-  -> ``root/NewsData/GetNewsText.do@id=NW2022...``), falling back to ``root/path``;
+  -> ``root/NewsData/GetNewsText.do@id=NW2022...``), then ``root/path@name=value`` for each
+  non-empty parameter of the query in turn (a feed page: ``getNewsByColumns@page_index=2``,
+  ``getFastNewsList@sortEnd=...``), falling back to ``root/path``;
 * a sidecar ``<file>.headers`` holds extra response headers, one ``Name: value`` a line,
   and may set the status with ``Status: 503``.
 
 Content types follow the extension (``.json`` -> ``application/json``, ``.js`` ->
-``application/javascript``, ``.html`` -> ``text/html``) without a charset unless the
-sidecar says otherwise, as many real servers do. Every request path is recorded so
-tests can count what a crawl fetched.
+``application/javascript``, ``.html`` -> ``text/html``; a file with no known extension
+that starts with ``{`` is ``application/json``) without a charset unless the sidecar says
+otherwise, as many real servers do. Every request path (and its
+``Referer``) is recorded so tests can count what a crawl fetched.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ def resolve(root: Path, raw_path: str) -> Path | None:
     candidates = []
     if parts.query:
         candidates.append(f"{rel}@{unquote(parts.query)}")
+        candidates.extend(f"{rel}@{name}={value}" for name, value in parse_qsl(parts.query) if value)
     candidates.append(rel)
     root = root.resolve()
     for candidate in candidates:
@@ -62,12 +66,18 @@ def resolve(root: Path, raw_path: str) -> Path | None:
     return None
 
 
+def content_type(path: Path, body: bytes) -> str:
+    if path.suffix in CONTENT_TYPES:
+        return CONTENT_TYPES[path.suffix]
+    return "application/json" if body.lstrip()[:1] == b"{" else "application/octet-stream"
+
+
 class FixtureHandler(BaseHTTPRequestHandler):
     server: FixtureHTTPServer
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        self.server.record(self.path)
+        self.server.record(self.path, self.headers.get("Referer", ""))
         if self.server.delay and self.server.delay_match in self.path:
             time.sleep(self.server.delay)
         path = resolve(self.server.root, self.path)
@@ -75,7 +85,8 @@ class FixtureHandler(BaseHTTPRequestHandler):
             self._send(404, {"Content-Type": "text/plain"}, b"not found")
             return
         status = 200
-        headers = {"Content-Type": CONTENT_TYPES.get(path.suffix, "application/octet-stream")}
+        body = path.read_bytes()
+        headers = {"Content-Type": content_type(path, body)}
         sidecar = path.with_name(path.name + ".headers")
         if sidecar.is_file():
             for line in sidecar.read_text("utf-8").splitlines():
@@ -86,7 +97,7 @@ class FixtureHandler(BaseHTTPRequestHandler):
                     status = int(value.strip())
                 else:
                     headers[name.strip()] = value.strip()
-        self._send(status, headers, path.read_bytes())
+        self._send(status, headers, body)
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)
@@ -107,15 +118,18 @@ class FixtureHTTPServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), FixtureHandler)
         self.root = Path(root)
         self.requests: list[str] = []
+        #: The ``Referer`` each request carried ("" for none), in request order.
+        self.referers: list[tuple[str, str]] = []
         #: Seconds to wait before answering requests whose path contains ``delay_match``
         #: (tests use it to hold a crawl open).
         self.delay = 0.0
         self.delay_match = ""
         self._lock = threading.Lock()
 
-    def record(self, path: str) -> None:
+    def record(self, path: str, referer: str = "") -> None:
         with self._lock:
             self.requests.append(path)
+            self.referers.append((path, referer))
 
     @property
     def url(self) -> str:

@@ -1,4 +1,5 @@
-"""Downloader middleware: skip articles the archive already has, before fetching them."""
+"""Downloader middleware: skip articles the archive already has, before fetching them, and
+requests for a text source the run switched off."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from scrapy.exceptions import IgnoreRequest
 
 from newscrawler.outcomes import counter
 from newscrawler.session import ArchiveSession
-from newscrawler.spiders.text import ARTICLE_CODE_META, EXPLICIT_META
+from newscrawler.spiders.text import ARTICLE_CODE_META, EXPLICIT_META, TEXT_SOURCE_META, SourceDisabled
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class SkipKnownArticlesMiddleware:
     def __init__(self, crawler: Crawler, session: ArchiveSession) -> None:
         assert crawler.stats is not None
         self.stats = crawler.stats
+        self.crawler = crawler
         self.session = session
 
     @classmethod
@@ -34,7 +36,10 @@ class SkipKnownArticlesMiddleware:
 
     def process_request(self, request: Request) -> Any:
         code = request.meta.get(ARTICLE_CODE_META)
-        if not code or request.meta.get(EXPLICIT_META):
+        if not code:
+            return None
+        if request.meta.get(EXPLICIT_META):
+            self._check_source(request)
             return None
         if self.session.open().has(code):
             self.stats.inc_value(counter("skipped", "known"))
@@ -44,4 +49,13 @@ class SkipKnownArticlesMiddleware:
             self.stats.inc_value(counter("skipped", "rejected"))
             logger.debug("Skipping %s: article %s was refused by an earlier run", request.url, code)
             raise IgnoreRequest(f"article {code} was refused by an earlier run")
+        self._check_source(request)
         return None
+
+    def _check_source(self, request: Request) -> None:
+        """A request queued for a text source that has since been switched off (its host
+        is gone) is not sent: the spider moves the article on to the next source."""
+        source = request.meta.get(TEXT_SOURCE_META)
+        breaker = getattr(self.crawler.spider, "breaker", None)
+        if source and breaker is not None and breaker.is_disabled(source):
+            raise SourceDisabled(f"text source {source} is switched off for this run")

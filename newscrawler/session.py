@@ -138,6 +138,10 @@ class ArchiveSession:
         logger.info("Archive %s: %d articles known", self.archive_dir, store.count())
         return store
 
+    def is_known(self, code: str) -> bool:
+        """Archived, or refused for good by an earlier run."""
+        return self.open().has(code) or self.is_rejected(code)
+
     def is_rejected(self, code: str) -> bool:
         """Fetched by an earlier run and refused for good: not worth fetching again."""
         return self.open().get_meta(META_REJECTED_PREFIX + code) is not None

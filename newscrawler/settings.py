@@ -21,15 +21,37 @@ STATE_DIR = ""
 #: name, Beijing time) move from ``_posts/`` to ``old_post/``; 0 keeps every post in ``_posts/``.
 ARCHIVE_RETENTION_DAYS = 0
 
-# --- eastmoney sources -----------------------------------------------------------------
-#: The feeds the old cron scripts read (media feed, rolling news).
+# --- eastmoney sources (SPEC §3, §5) --------------------------------------------------
+#: Today's feeds, as eastmoney's own pages ask them: the column list of columns 344
+#: (财经导读) and 345 (资讯精华), and the 7x24 fast news. A comma inside a URL is written
+#: ``%2C``: list settings split on commas.
 EASTMONEY_FEEDS = [
-    "http://43.240.125.15:1818/information/newmarket/web/webapi?marketType=37|38|39&count=100",
-    "http://183.136.162.242/web/webapi?type=102&count=100&newsid=1",
+    "https://np-listapi.eastmoney.com/comm/web/getNewsByColumns?client=web&biz=web_news_col"
+    "&column=344%2C345&order=1&page_index=1&page_size=50&req_trace=newscrawler"
+    "&fields=code%2CshowTime%2Ctitle%2CmediaName%2Csummary%2Cimage%2Curl%2CuniqueUrl%2CNp_dst",
+    "https://np-weblist.eastmoney.com/comm/web/getFastNewsList?client=web&biz=web_724"
+    "&fastColumn=102&sortEnd=&pageSize=50&req_trace=newscrawler",
 ]
-EASTMONEY_TEXT_URL = "http://finews.zning.xyz/NewsData/GetNewsText.do?id={info_code}"
+#: Pages a pageable feed (column list, fast news) may be followed back in one run to
+#: catch up after missed runs; 1 never asks for an older page.
+EASTMONEY_FEED_MAX_PAGES = 10
+#: Text sources, asked in this order; an empty URL turns a source off. The legacy text
+#: API of the 2022 scripts (``{info_code}``) is off: it has not answered since 2024.
+#: Example: ``http://finews.zning.xyz/NewsData/GetNewsText.do?id={info_code}``.
+EASTMONEY_TEXT_URL = ""
+#: Today's article JSON API (``{code}``): ``Art_Title``, ``Art_Content`` ...
+EASTMONEY_ARTICLE_API_URL = "https://newsinfo.eastmoney.com/kuaixun/v2/api/article/{code}"
+#: The article page (``{code}``), the last resort; also the source line of fast news.
 EASTMONEY_ARTICLE_URL = "http://finance.eastmoney.com/a/{code}.html"
 EASTMONEY_SHARE_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode={info_code}"
+#: The ``Referer`` each endpoint's own pages send: the first URL fragment found in a feed
+#: or text-source URL picks it (a JSON object with ``-s``).
+EASTMONEY_REFERERS = {
+    "/comm/web/getNewsByColumns": "https://finance.eastmoney.com/",
+    "/comm/web/getFastNewsList": "https://kuaixun.eastmoney.com/",
+    "/kuaixun/v2/api/article/": "https://kuaixun.eastmoney.com/",
+    "eastmoney.com/a/": "https://finance.eastmoney.com/",
+}
 
 # --- Pipelines ---------------------------------------------------------------------------
 ITEM_PIPELINES = {
@@ -79,8 +101,8 @@ WRITE_BATCH_SECONDS = 2.0
 # (README "Reliability: what happens when things go wrong" explains each choice.)
 # Every request says who is asking and where to find out more.
 USER_AGENT = "newscrawler/0.1 (+https://finews.withounder.com; news archive crawler)"
-# Not obeyed by default: the eastmoney sources are JSON APIs (feeds on bare IPs, the text
-# API) fetched one request per announced article, not pages to discover, and a robots.txt
+# Not obeyed by default: the eastmoney sources are JSON APIs (the feed list APIs, the
+# article API) fetched one request per announced article, not pages to discover, and a robots.txt
 # request to a dead feed host would double the time the run waits for it. Turn it on
 # (-s ROBOTSTXT_OBEY=True) to crawl someone else's archive site: a refused request is then
 # counted as newscrawler/errors/<source>_robots_forbidden, never silently skipped.

@@ -36,9 +36,11 @@ def source(tmp_path: Path) -> Iterator[FixtureHTTPServer]:
 
 
 def eastmoney_settings(base: str) -> dict[str, str]:
-    """Settings that point the eastmoney spider at a loopback fixture server."""
+    """Settings that point the eastmoney spider at a loopback fixture server, with the
+    text sources of the 2022 fixtures: the text API, then the article page."""
     return {
         "EASTMONEY_TEXT_URL": f"{base}/NewsData/GetNewsText.do?id={{info_code}}",
+        "EASTMONEY_ARTICLE_API_URL": "",
         "EASTMONEY_ARTICLE_URL": f"{base}/a/{{code}}.html",
     }
 
@@ -60,6 +62,8 @@ def run_crawl(
         # Loopback servers need no politeness: no throttling, no delay between requests.
         "AUTOTHROTTLE_ENABLED": "False",
         "DOWNLOAD_DELAY": "0",
+        # No test reaches a real host: a test of the article API points it at its server.
+        "EASTMONEY_ARTICLE_API_URL": "",
         **(settings or {}),
     }
     for name, value in merged.items():
@@ -75,3 +79,32 @@ def run_crawl(
 @pytest.fixture
 def crawl() -> CrawlRunner:
     return run_crawl
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-expected",
+        action="store_true",
+        default=False,
+        help="rewrite the expected outputs of the golden parser tests from the parsers' output",
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[Path, object], None]:
+    """Compare a parser's full output with its saved expected JSON (``--update-expected``
+    rewrites the file instead; review the diff before committing it)."""
+    import json
+
+    update = bool(request.config.getoption("--update-expected"))
+
+    def check(path: Path, actual: object) -> None:
+        text = json.dumps(actual, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+            return
+        assert path.is_file(), f"{path} is missing: run pytest --update-expected and review it"
+        assert json.loads(path.read_text("utf-8")) == json.loads(text), path.name
+
+    return check

@@ -114,7 +114,7 @@ def test_healthy_run_and_nothing_new_exit_0(
     assert first.returncode == 0, first.stderr[-3000:]
     report = report_of(archive)
     assert (report["exit_status"], report["status"]) == (0, "ok")
-    assert report["feeds"] == {"ok": 1, "failed": 1, "entries": 3}
+    assert report["feeds"] == {"ok": 1, "failed": 1, "entries": 3, "pages": 1}
     assert report["errors"] == {"feed_http_404": 1}
 
     second = crawl("eastmoney", archive, settings=settings)

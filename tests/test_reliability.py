@@ -548,18 +548,15 @@ def bad_items(fake: FakeEastmoney) -> None:
         code = record["infoCode"][2:]
         fake.media.append(record)
         fake.routes[text_path(code)] = Ok(json_body(answer))
-        counters = {f"dropped/{reason}": 1}
+        counters = {f"dropped/{reason}": 1, "text/from_text_api": 1}
         if fallback:
             counters.update({"fallback/text_api_no_metadata": 1, "errors/article_page_http_404": 1})
-        else:
-            counters["text/from_text_api"] = 1
         fake.add(
             Case(
                 f"bad_item_{name}",
                 counters=counters,
-                logs=[
-                    ("Dropped article", code, "GetNewsText.do" if not fallback else page_path(code), reason)
-                ],
+                # The item names the source of its text, the text API, even after the page failed.
+                logs=[("Dropped article", code, "GetNewsText.do", reason)],
                 codes=[code],
             )
         )

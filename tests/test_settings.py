@@ -21,8 +21,8 @@ CALLBACKS = [
 
 def test_every_spider_has_generator_callbacks_to_check() -> None:
     names = {name for _, name in CALLBACKS}
-    callbacks = {"parse_feed", "parse_text", "parse_page", "parse_listing", "parse_post"}
-    errbacks = {"text_failed", "page_failed"}
+    callbacks = {"parse_feed", "parse_source", "parse_listing", "parse_post"}
+    errbacks = {"feed_failed", "source_failed"}
     assert callbacks | errbacks <= names
 
 

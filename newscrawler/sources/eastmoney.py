@@ -1,4 +1,5 @@
-"""Parsers for eastmoney sources: feeds (SPEC §3.1), the text API and article pages (§3.2).
+"""Parsers for eastmoney sources: feeds (SPEC §3.1), the text API, the article API and
+article pages (§3.2).
 
 No Scrapy imports: every parser takes the URL and the bytes or text of a response.
 JSON is read before any markup; selectors are class constants; regular expressions
@@ -13,11 +14,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
 from parsel import Selector
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode
+from w3lib.url import add_or_replace_parameter
 
 from newscrawler.ids import extract_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET
@@ -34,7 +37,10 @@ class SourceError(Exception):
 
 # --- decoding ---------------------------------------------------------------------------
 
-_JS_WRAPPER_RE = re.compile(r"^\s*(?:var\s+[A-Za-z_$][\w$]*\s*=|[A-Za-z_$][\w$.]*\s*\()\s*", re.ASCII)
+#: ``var x = {...};`` and JSONP ``name({...})`` (some servers prefix ``/**/`` to JSONP).
+_JS_WRAPPER_RE = re.compile(
+    r"^\s*(?:/\*\*/\s*)?(?:var\s+[A-Za-z_$][\w$]*\s*=|[A-Za-z_$][\w$.]*\s*\()\s*", re.ASCII
+)
 
 
 def decode_json_bytes(body: bytes, declared: str | None = None) -> tuple[str, bool]:
@@ -157,12 +163,27 @@ class FeedEntry:
     digest: str = ""
     url_w: str = ""
     shape: str = ""
+    #: The feed's title, date and outlet win over a text source's (SPEC §3.2); False where
+    #: the article API's are better (an archived post refetched through its share link).
+    metadata_wins: bool = True
+
+
+#: Feed shapes that can be followed back to older pages (SPEC §3.1 "Catching up").
+SHAPE_COLUMNS = "columns"
+SHAPE_FASTNEWS = "fastnews"
+PAGEABLE_SHAPES = frozenset({SHAPE_COLUMNS, SHAPE_FASTNEWS})
 
 
 @dataclass
 class FeedResult:
     shape: str
     entries: list[FeedEntry] = field(default_factory=list)
+    #: Items of the list, valid or not (0: an empty page, which ends the paging).
+    items: int = 0
+    #: Caifuhao (user) posts of a column list: skipped, never fetched.
+    caifuhao: int = 0
+    #: Fast news: the ``realSort`` of the page's last item, the ``sortEnd`` of the next page.
+    cursor: str = ""
     #: Items of the feed that carried no usable article code.
     invalid: int = 0
     #: What those items gave as their code (for the log; untrusted, print with ``repr``).
@@ -173,26 +194,41 @@ class FeedResult:
 class FeedParser:
     """Detects the feed shape by its keys (SPEC §3.1) and reads its entries."""
 
-    #: shape -> (path to the list, kind of post)
+    #: shape -> (path to the list, kind of post). ``data.list`` is shared by the column
+    #: list and the 2022 list API: :meth:`_detect` tells them apart by their item fields.
     SHAPES: tuple[tuple[str, tuple[str, ...], str], ...] = (
         ("media", ("record",), KIND_OUTLET),
         ("rolling", ("records",), KIND_EMNEWS),
+        (SHAPE_FASTNEWS, ("data", "fastNewsList"), KIND_EMNEWS),
         ("listapi", ("data", "list"), KIND_OUTLET),
         ("live", ("LivesList",), KIND_EMNEWS),
     )
+    #: Item keys of the 2022 list API; a ``data.list`` without them is today's column list.
+    LISTAPI_KEYS = frozenset({"art_code", "art_title", "art_url", "art_showtime"})
+    #: ``np_dst`` of caifuhao (user) posts in a column list, and their host.
+    CAIFUHAO_DST = "cfh"
+    CAIFUHAO_HOST = "caifuhao.eastmoney.com"
+    #: Today's endpoints answer errors inside HTTP 200: ``{"code": 0, "message": "..."}``.
+    OK_CODES = frozenset({"1", "0000", "200"})
 
     def parse(self, body: bytes, url: str = "", declared_encoding: str | None = None) -> FeedResult:
         text, mismatch = decode_json_bytes(body, declared_encoding)
         data = unwrap_json(text)
         shape, records, kind = self._detect(data)
-        result = FeedResult(shape=shape, charset_mismatch=mismatch)
+        result = FeedResult(shape=shape, charset_mismatch=mismatch, items=len(records))
         for record in records:
+            if shape == SHAPE_COLUMNS and isinstance(record, Mapping) and self._is_caifuhao(record):
+                result.caifuhao += 1
+                continue
             entry = self._entry(record, shape, kind) if isinstance(record, Mapping) else None
             if entry is None:
                 result.invalid += 1
                 result.invalid_codes.append(self._raw_code(record))
             else:
                 result.entries.append(entry)
+        if shape == SHAPE_FASTNEWS:
+            sorts = [_first(r, "realSort") for r in records if isinstance(r, Mapping)]
+            result.cursor = next((s for s in reversed(sorts) if s), "")
         return result
 
     def _detect(self, data: Any) -> tuple[str, list[Any], str]:
@@ -202,13 +238,50 @@ class FeedParser:
                 for key in path:
                     node = node.get(key) if isinstance(node, Mapping) else None
                 if isinstance(node, list):
+                    if shape == "listapi" and not self._is_listapi(node):
+                        return SHAPE_COLUMNS, node, KIND_OUTLET
                     return shape, node, kind
                 if node is None and path[0] in data and data.get(path[0]) is None:
+                    if self._is_error(data):
+                        break
                     return shape, [], kind  # a shape with a null list: an empty feed
+            if self._is_error(data):
+                message = _text(data.get("message") or data.get("msg"))[:200]
+                raise SourceError("api_error", f"code {data.get('code')!r}, message {message!r}")
         raise SourceError("unknown_shape", f"no known list key in {type(data).__name__}")
 
+    def _is_listapi(self, records: list[Any]) -> bool:
+        """True when the items are the 2022 list API's (``Art_Code`` ...); an empty list is
+        read as the 2022 shape, as it always was."""
+        mappings = [r for r in records if isinstance(r, Mapping)]
+        if not mappings:
+            return True
+        return any(str(k).lower() in self.LISTAPI_KEYS for r in mappings for k in r)
+
+    def _is_error(self, data: Mapping[str, Any]) -> bool:
+        """Today's error envelope: a ``code`` that is not a success code, and a message."""
+        if "code" not in data or not ("message" in data or "msg" in data):
+            return False
+        code = data.get("code")
+        return isinstance(code, (str, int)) and not isinstance(code, bool) and str(code) not in self.OK_CODES
+
+    def _is_caifuhao(self, record: Mapping[str, Any]) -> bool:
+        if _first(record, "np_dst").lower() == self.CAIFUHAO_DST:
+            return True
+        return self.CAIFUHAO_HOST in _first(record, "url").lower()
+
     #: Every key a feed item may carry its code in, for :meth:`_raw_code`.
-    CODE_KEYS = ("infoCode", "code", "Art_Code", "id", "newsid", "Art_Url", "url_w", "url_unique")
+    CODE_KEYS = (
+        "infoCode",
+        "code",
+        "Art_Code",
+        "id",
+        "newsid",
+        "Art_Url",
+        "url_w",
+        "url_unique",
+        "uniqueUrl",
+    )
 
     def _raw_code(self, record: object) -> str:
         if not isinstance(record, Mapping):
@@ -234,6 +307,23 @@ class FeedParser:
                 "outlet": ("Art_MediaName",),
             },
         ),
+        SHAPE_COLUMNS: (
+            (("code",), ("uniqueUrl",), ("url",)),
+            {
+                "title": ("title",),
+                "date_raw": ("showTime",),
+                "outlet": ("mediaName",),
+            },
+        ),
+        # Fast news has no column page: its source line is the article page (SPEC §6).
+        SHAPE_FASTNEWS: (
+            (("code",),),
+            {
+                "title": ("title",),
+                "date_raw": ("showTime",),
+                "digest": ("summary", "digest"),
+            },
+        ),
         # rolling and live news
         "news": (
             (("id", "newsid"), ("infoCode",), ("url_w", "url_unique", "url_m")),
@@ -251,8 +341,24 @@ class FeedParser:
         code = next((c for keys in code_groups if (c := extract_code(_first(record, *keys)))), None)
         if not code:
             return None
-        values = {name: _first(record, *keys) for name, keys in fields.items()}
+        values: dict[str, Any] = {name: _first(record, *keys) for name, keys in fields.items()}
         return FeedEntry(code=code, kind=kind, shape=shape, **values)
+
+
+def next_page_url(url: str, result: FeedResult) -> str | None:
+    """The URL of the next older page of a pageable feed (SPEC §3.1), or None: the column
+    list's ``page_index`` + 1, fast news' ``sortEnd`` set to the page's last ``realSort``."""
+    query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    if result.shape == SHAPE_COLUMNS:
+        raw = query.get("page_index", "1").strip() or "1"
+        if not raw.isascii() or not raw.isdigit():
+            return None
+        return add_or_replace_parameter(url, "page_index", str(int(raw) + 1))
+    if result.shape == SHAPE_FASTNEWS:
+        if not result.cursor or result.cursor == query.get("sortEnd", ""):
+            return None  # no cursor, or one that does not move: the end
+        return add_or_replace_parameter(url, "sortEnd", result.cursor)
+    return None
 
 
 # --- article text: the text API -----------------------------------------------------------
@@ -269,6 +375,8 @@ class ArticleText:
     summary: str = ""
     #: The answer was not UTF-8 (JSON must be) and was read as GB18030.
     charset_mismatch: bool = False
+    #: The name of the text source that said it (set by the spider that asked).
+    source: str = ""
 
 
 class TextApiParser:
@@ -302,6 +410,45 @@ class TextApiParser:
             result.date_raw = result.date_raw or _first(record, *self.DATE_KEYS)
             result.outlet = result.outlet or _first(record, *self.OUTLET_KEYS)
         return result
+
+
+# --- article text: the article API -------------------------------------------------------
+
+
+class ArticleApiParser:
+    """``EASTMONEY_ARTICLE_API_URL`` answers (today's article JSON API, SPEC §3.2):
+    ``{"data": {"Art_Title", "Art_Content", "Art_ShowTime", "Art_Media_Name", ...},
+    "errorcode": 0, "success": 1}``. A ``success`` other than 1, a non-zero ``errorcode``,
+    a null ``data`` or an empty ``Art_Content`` is an answer with no text (not an error)."""
+
+    DATA_KEY = "data"
+    BODY_KEYS = ("Art_Content",)
+    TITLE_KEYS = ("Art_Title", "Art_OriginalTitle")
+    DATE_KEYS = ("Art_ShowTime", "Art_CreateTime")
+    OUTLET_KEYS = ("Art_Media_Name", "Art_MediaName")
+    SUMMARY_KEYS = ("Art_Digest",)
+    ENVELOPE_KEYS = frozenset({"data", "success", "errorcode"})
+
+    def parse(self, body: bytes, url: str = "", declared_encoding: str | None = None) -> ArticleText:
+        text, mismatch = decode_json_bytes(body, declared_encoding)
+        data = unwrap_json(text)
+        if not isinstance(data, Mapping) or not self.ENVELOPE_KEYS & set(data):
+            raise SourceError("unknown_shape", f"article API answered a {type(data).__name__} without data")
+        result = ArticleText(charset_mismatch=mismatch)
+        record = data.get(self.DATA_KEY)
+        if not self._succeeded(data) or not isinstance(record, Mapping):
+            return result
+        result.body = _first(record, *self.BODY_KEYS)
+        result.title = _first(record, *self.TITLE_KEYS)
+        result.date_raw = _first(record, *self.DATE_KEYS)
+        result.outlet = _first(record, *self.OUTLET_KEYS)
+        result.summary = _first(record, *self.SUMMARY_KEYS)
+        return result
+
+    @staticmethod
+    def _succeeded(data: Mapping[str, Any]) -> bool:
+        success, errorcode = data.get("success", 1), data.get("errorcode", 0)
+        return str(success).strip().lower() in ("1", "true") and str(errorcode).strip() in ("0", "")
 
 
 # --- article text: the article page -------------------------------------------------------
@@ -357,6 +504,8 @@ class ArticlePageParser:
             if not result.outlet:
                 match = _SOURCE_RE.search(" ".join(text.split()))
                 result.outlet = match.group(1).strip() if match else ""
+        if not result.outlet:
+            result.outlet = self._bare_outlet(sel)
         for css in self.SUMMARY:
             summary = " ".join(t.strip() for t in sel.css(css).getall() if t.strip())
             if summary:
@@ -367,6 +516,30 @@ class ArticlePageParser:
             # An error page ("页面不存在", served with status 200) has a title but no article.
             raise SourceError("no_article", "no article body (#ContentBody) in the page")
         return result
+
+    #: 2025-2026 layout: ``<div class=" item">2026年08月19日 17:46</div><div class="item">界面新闻</div>``,
+    #: the outlet is an item of its own, with no ``来源：``.
+    INFO_ITEMS = ".infos .item"
+    #: Items that are not the outlet: labelled (作者：, 编辑：...) or counters (12人评论).
+    NOT_OUTLET_RE = re.compile(r"[:：]|评论|阅读|点击|收藏|分享|字号|举报|^\d+$")
+    MAX_OUTLET_CHARS = 30
+
+    def _bare_outlet(self, sel: Selector) -> str:
+        """The first ``.infos`` item after the date item that is a bare name."""
+        after_date = False
+        for node in sel.css(self.INFO_ITEMS):
+            text = " ".join(" ".join(node.css("::text").getall()).split())
+            if _PAGE_DATE_RE.search(text):
+                after_date = True
+                continue
+            if (
+                after_date
+                and text
+                and len(text) <= self.MAX_OUTLET_CHARS
+                and not self.NOT_OUTLET_RE.search(text)
+            ):
+                return text
+        return ""
 
     def _body(self, page: str) -> str:
         try:

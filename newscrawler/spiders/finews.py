@@ -8,11 +8,11 @@ Navigation only: which page next, with which callback. The parsers of
   :meth:`FinewsSpider.parse_listing`;
 - every post page: its back links (category listings, mapped by the parser onto the
   crawled site) are followed as listings, and the post becomes an :class:`Article`;
-- with ``follow_shares``, the post's original is fetched through the text API (article
-  page fallback, :class:`ArticleTextMixin`); when both fail the archived page's
-  Article is used, so nothing is lost.
+- with ``follow_shares``, the post's original is fetched through the text sources
+  (:class:`ArticleTextMixin`: text API, article API, article page); when none has it
+  the archived page's Article is used, so nothing is lost.
 
-The crawl stays on the site's host (plus the text-API and article-page hosts with
+The crawl stays on the site's host (plus the text sources' hosts with
 ``follow_shares``): ``allowed_domains`` for Scrapy's offsite middleware, and an explicit
 check before every request. Scrapy's dupefilter stops loops between listings.
 
@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,7 +42,7 @@ from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import failure_reason
 from newscrawler.posts import is_safe_slug, normalize_outlet
 from newscrawler.session import ArchiveSession
-from newscrawler.sources.eastmoney import ArticleText, FeedEntry
+from newscrawler.sources.eastmoney import FeedEntry
 from newscrawler.sources.finews import (
     EMNEWS_SLUG,
     SOURCE_NAME,
@@ -124,6 +125,7 @@ def is_emnews_post_url(url: str) -> bool:
 
 class FinewsSpider(ArticleTextMixin, Spider):
     name = "finews"
+    CHAIN_META = (*ArticleTextMixin.CHAIN_META, ARCHIVED_META)
 
     def __init__(
         self,
@@ -131,23 +133,24 @@ class FinewsSpider(ArticleTextMixin, Spider):
         start_url: str | None = None,
         follow_shares: str | bool = False,
         text_url: str = "",
+        article_api_url: str = "",
         article_url: str = "",
+        referers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.start_url = check_start_url(start_url)
         self.follow_shares = parse_bool("follow_shares", follow_shares)
         self.text_url = text_url
+        self.article_api_url = article_api_url
         self.article_url = article_url
+        self.referers = dict(referers or {})
         self.index_parser = FinewsIndexParser()
         self.post_parser = FinewsPostParser()
         self._init_text_parsers()
         self.allowed_domains = self._allowed_hosts()
         #: The crawl's bookkeeping when Scrapy gives the spider no ``state`` (no ``JOBDIR``).
         self._local_state: dict[str, Any] = {}
-        #: The archived Article of each code whose last source is being read (follow_shares); the
-        #: Article itself travels in the requests' meta, this only hands it to :meth:`no_text`.
-        self._archived: dict[str, Article] = {}
         #: Listing pages guessed from post URLs that turned out missing: URL -> reason.
         self._missing_guesses: dict[str, str] = {}
         #: Listing pages some post links back to: their failure is an error, guessed or not.
@@ -157,9 +160,11 @@ class FinewsSpider(ArticleTextMixin, Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FinewsSpider:
         settings = crawler.settings
         kwargs.setdefault("text_url", settings.get("EASTMONEY_TEXT_URL"))
+        kwargs.setdefault("article_api_url", settings.get("EASTMONEY_ARTICLE_API_URL"))
         kwargs.setdefault("article_url", settings.get("EASTMONEY_ARTICLE_URL"))
-        spider = cls(*args, **kwargs)
-        spider._set_crawler(crawler)
+        kwargs.setdefault("referers", settings.getdict("EASTMONEY_REFERERS"))
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, FinewsSpider)
         crawler.signals.connect(spider.on_spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_item_scraped, signal=signals.item_scraped)
         return spider
@@ -167,7 +172,7 @@ class FinewsSpider(ArticleTextMixin, Spider):
     def _allowed_hosts(self) -> list[str]:
         hosts = [host_of(self.start_url)]
         if self.follow_shares:
-            for template in (self.text_url, self.article_url):
+            for template in (self.text_url, self.article_api_url, self.article_url):
                 hosts.append(host_of(template.format(info_code="NW0", code="0")) if template else "")
         return list(dict.fromkeys(h for h in hosts if h))
 
@@ -373,7 +378,7 @@ class FinewsSpider(ArticleTextMixin, Spider):
             yield article
             return
         self._shared_codes.add(article.code)
-        yield self.share_request(article)
+        yield from self.share_requests(article)
 
     def _learn_slug(self, article: Article) -> None:
         """The site's slug for an outlet is the slug its backup uses (SPEC §6: the slug the
@@ -404,47 +409,18 @@ class FinewsSpider(ArticleTextMixin, Spider):
 
     # --- follow_shares: the original, else the archived page ------------------------------
 
-    def share_request(self, article: Article) -> Request:
-        """The text-API request for the original of an archived post; the archived Article
-        goes along in the meta (and on to the article-page request)."""
-        request = self.text_request(self.entry_for(article))
-        request.meta[ARCHIVED_META] = article
-        return request
+    def share_requests(self, article: Article) -> Iterator[Request | Article]:
+        """The text sources' requests for the original of an archived post; the archived
+        Article goes along in the meta (from one source to the next), for :meth:`no_text`.
+        The article API's title, date and outlet win over the archived post's."""
+        entry = replace(self.entry_for(article), metadata_wins=False)
+        yield from self.text_requests(entry, meta={ARCHIVED_META: article})
 
-    def page_request(self, entry: FeedEntry, text: ArticleText | None, meta: dict[str, Any]) -> Request:
-        request = super().page_request(entry, text, meta)
-        if ARCHIVED_META in meta:
-            request.meta[ARCHIVED_META] = meta[ARCHIVED_META]
-        return request
-
-    def parse_page(self, response: Response, entry: FeedEntry, text: ArticleText | None) -> Iterator[Article]:
-        self._hold_archived(entry, response.meta)
-        try:
-            yield from super().parse_page(response, entry, text)
-        finally:
-            self._archived.pop(entry.code, None)
-
-    def page_failed(self, failure: Any) -> Iterator[Article]:
-        entry = failure.request.cb_kwargs.get("entry")
-        if not isinstance(entry, FeedEntry):
-            yield from super().page_failed(failure)
-            return
-        self._hold_archived(entry, failure.request.meta)
-        try:
-            yield from super().page_failed(failure)
-        finally:
-            self._archived.pop(entry.code, None)
-
-    def _hold_archived(self, entry: FeedEntry, meta: dict[str, Any]) -> None:
+    def no_text(self, entry: FeedEntry, why: str, meta: Mapping[str, Any]) -> Iterator[Article]:
+        """No source has the original: the archived page's Article instead."""
         archived = meta.get(ARCHIVED_META)
-        if isinstance(archived, Article) and archived.code == entry.code:
-            self._archived[entry.code] = archived
-
-    def no_text(self, entry: FeedEntry, why: str) -> Iterator[Article]:
-        """Text API and article page both failed: the archived page's Article instead."""
-        archived = self._archived.pop(entry.code, None)
-        if archived is None:
-            yield from super().no_text(entry, why)
+        if not isinstance(archived, Article) or archived.code != entry.code:
+            yield from super().no_text(entry, why, meta)
             return
         self._inc("fallback", "archive_page")
         logger.warning(

@@ -1,19 +1,24 @@
-"""Fetching one article's text, shared by the spiders: text API, then article page.
+"""Fetching one article's text, shared by the spiders: the text sources of SPEC §3.2 in order.
 
-:class:`ArticleTextMixin` is navigation only: it asks the text API for an article
-(``EASTMONEY_TEXT_URL``), falls back to the article page (``EASTMONEY_ARTICLE_URL``)
-when the API fails, answers garbage or has no text, and yields an :class:`Article`.
-A spider using it sets ``text_url`` and ``article_url`` and may override
-:meth:`ArticleTextMixin.no_text` to decide what happens when both sources fail.
+:class:`ArticleTextMixin` is navigation only. It asks the configured sources for an
+article one after the other — the legacy text API (``EASTMONEY_TEXT_URL``), the article
+API (``EASTMONEY_ARTICLE_API_URL``), the article page (``EASTMONEY_ARTICLE_URL``); an
+empty URL turns a source off — moving on when a source fails, answers garbage, has no
+text or lacks the title or date, and yields an :class:`Article`. A source that fails at
+the connection level for :data:`BREAKER_THRESHOLD` articles in a row is not asked again
+in the run (:class:`SourceBreaker`). A spider may override :meth:`ArticleTextMixin.no_text`
+to decide what happens when no source has the text.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from w3lib.encoding import http_content_type_encoding
 
@@ -21,6 +26,7 @@ from newscrawler.ids import info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import counter, failure_reason, requested_url
 from newscrawler.sources.eastmoney import (
+    ArticleApiParser,
     ArticlePageParser,
     ArticleText,
     FeedEntry,
@@ -36,6 +42,21 @@ logger = logging.getLogger(__name__)
 ARTICLE_CODE_META = "newscrawler_article_code"
 #: Request meta key set on requests for articles the user asked for by ``-a codes``.
 EXPLICIT_META = "newscrawler_explicit"
+#: Request meta key naming the text source a request asks (see :class:`SourceBreaker`).
+TEXT_SOURCE_META = "newscrawler_text_source"
+
+#: Text source names, in the order they are asked (counter parts: ``text/from_<name>``,
+#: ``errors/<name>_<reason>``, ``fallback/<name>_no_text``, ``text/<name>_disabled``).
+TEXT_API = "text_api"
+ARTICLE_API = "article_api"
+ARTICLE_PAGE = "article_page"
+#: How the log names each source.
+SOURCE_LABELS = {TEXT_API: "Text API", ARTICLE_API: "Article API", ARTICLE_PAGE: "Article page"}
+
+#: Failures that say the host is not there (as opposed to an answer, even an HTTP error).
+CONNECTION_FAILURES = frozenset({"connection_refused", "dns", "timeout", "no_response"})
+#: Articles in a row a source may fail for at the connection level before it is switched off.
+BREAKER_THRESHOLD = 5
 
 
 def content_type_encoding(response: Response) -> str | None:
@@ -48,114 +69,228 @@ def failed_url(request: Request) -> str:
     return first if first == request.url else f"{first} (redirected to {request.url})"
 
 
+def referer_for(url: str, referers: Mapping[str, str]) -> str:
+    """The ``Referer`` the source's own pages send (``EASTMONEY_REFERERS``: a URL fragment ->
+    referer; the first fragment found in *url* wins), or ""."""
+    return next((referer for fragment, referer in referers.items() if fragment and fragment in url), "")
+
+
+class SourceDisabled(IgnoreRequest):
+    """A queued request for a text source the breaker switched off: the article moves on
+    to the next source (raised by :class:`newscrawler.middlewares.SkipKnownArticlesMiddleware`)."""
+
+
+class SourceBreaker:
+    """Per-run circuit breaker of the text sources: a source whose requests failed at the
+    connection level for ``threshold`` articles in a row is disabled for the rest of the
+    run; any answer from it (even an HTTP error) resets its count."""
+
+    def __init__(self, threshold: int = BREAKER_THRESHOLD) -> None:
+        self.threshold = threshold
+        self._failures: dict[str, int] = {}
+        self.disabled: set[str] = set()
+
+    def answered(self, source: str) -> None:
+        self._failures[source] = 0
+
+    def failed(self, source: str) -> bool:
+        """Count a connection-level failure; True when this one switches the source off."""
+        if source in self.disabled:
+            return False
+        self._failures[source] = self._failures.get(source, 0) + 1
+        if self._failures[source] >= self.threshold:
+            self.disabled.add(source)
+            return True
+        return False
+
+    def is_disabled(self, source: str) -> bool:
+        return source in self.disabled
+
+
+@dataclass(frozen=True)
+class TextSource:
+    """One text source: its name and URL template (``{code}`` and ``{info_code}``)."""
+
+    name: str
+    url_template: str
+
+    def url(self, code: str) -> str:
+        return self.url_template.format(code=code, info_code=info_code(code))
+
+
 class ArticleTextMixin:
-    """Text API -> article page -> :class:`Article`, for any spider."""
+    """The text sources of SPEC §3.2 in order -> :class:`Article`, for any spider."""
 
     crawler: Any
     text_url: str = ""
+    article_api_url: str = ""
     article_url: str = ""
+    #: URL fragment -> the ``Referer`` that source's own pages send.
+    referers: Mapping[str, str]
+    #: Request meta keys carried from one source's request to the next.
+    CHAIN_META: ClassVar[tuple[str, ...]] = (EXPLICIT_META,)
 
     def _init_text_parsers(self) -> None:
         self.text_parser = TextApiParser()
+        self.api_parser = ArticleApiParser()
         self.page_parser = ArticlePageParser()
+        self.breaker = SourceBreaker()
+        self.text_sources = [
+            TextSource(name, template)
+            for name, template in (
+                (TEXT_API, self.text_url),
+                (ARTICLE_API, self.article_api_url),
+                (ARTICLE_PAGE, self.article_url),
+            )
+            if template
+        ]
+        if not hasattr(self, "referers"):
+            self.referers = {}
 
     def _inc(self, *parts: str, count: int = 1) -> None:
         self.crawler.stats.inc_value(counter(*parts), count)
 
-    def text_request(self, entry: FeedEntry, explicit: bool = False) -> Request:
-        return Request(
-            self.text_url.format(info_code=info_code(entry.code), code=entry.code),
-            callback=self.parse_text,
-            errback=self.text_failed,
-            cb_kwargs={"entry": entry},
-            meta={ARTICLE_CODE_META: entry.code, EXPLICIT_META: explicit},
-        )
+    def article_page_url(self, code: str) -> str:
+        return self.article_url.format(code=code, info_code=info_code(code)) if self.article_url else ""
 
-    def page_request(self, entry: FeedEntry, text: ArticleText | None, meta: dict[str, Any]) -> Request:
-        return Request(
-            self.article_url.format(code=entry.code, info_code=info_code(entry.code)),
-            callback=self.parse_page,
-            errback=self.page_failed,
-            cb_kwargs={"entry": entry, "text": text},
-            meta={ARTICLE_CODE_META: entry.code, EXPLICIT_META: meta.get(EXPLICIT_META, False)},
-        )
+    # --- the chain ------------------------------------------------------------------------
 
-    def parse_text(self, response: Response, entry: FeedEntry) -> Iterator[Request | Article]:
-        try:
-            text = self.text_parser.parse(response.body, response.url, content_type_encoding(response))
-        except SourceError as exc:
-            self._inc("errors", f"text_api_{exc.reason}")
-            logger.warning(
-                "Text API %s unusable (%s), falling back to the article page", response.url, exc.reason
-            )
-            yield self.page_request(entry, None, response.meta)
+    def text_requests(
+        self, entry: FeedEntry, explicit: bool = False, meta: Mapping[str, Any] | None = None
+    ) -> Iterator[Request | Article]:
+        """The first source's request for *entry* (or, with no source on, the outcome);
+        *meta* (keys of :attr:`CHAIN_META`) goes along from one source to the next."""
+        chain_meta = {**(meta or {}), EXPLICIT_META: explicit}
+        yield from self._ask(entry, 0, (), chain_meta, "no text source is configured")
+
+    def _ask(
+        self, entry: FeedEntry, step: int, texts: tuple[ArticleText, ...], meta: Mapping[str, Any], why: str
+    ) -> Iterator[Request | Article]:
+        """Ask source number *step* or the next one that is on; after the last, build the
+        article from what the sources said (or give up: :meth:`no_text`)."""
+        while step < len(self.text_sources) and self.breaker.is_disabled(self.text_sources[step].name):
+            step += 1
+        if step < len(self.text_sources):
+            yield self._source_request(entry, step, texts, meta)
             return
-        if text.charset_mismatch:
-            self._inc("errors", "text_api_charset_mismatch")
-            logger.warning("Text API %s is not UTF-8 as JSON must be; read it as GB18030", response.url)
-        if not text.body:
-            self._inc("fallback", "text_api_no_text")
-            logger.info("Text API %s has no text, falling back to the article page", response.url)
-            yield self.page_request(entry, text, response.meta)
-        elif self._missing_metadata(entry, text):
-            self._inc("fallback", "text_api_no_metadata")
-            yield self.page_request(entry, text, response.meta)
-        else:
-            self._inc("text", "from_text_api")
-            yield self.build_article(entry, text, response.url)
-
-    def text_failed(self, failure: Any) -> Iterator[Request]:
-        reason = failure_reason(failure)
-        request = failure.request
-        if reason == "ignored":
-            return
-        self._inc("errors", f"text_api_{reason}")
-        logger.warning(
-            "Text API %s failed (%s), falling back to the article page", failed_url(request), reason
-        )
-        yield self.page_request(request.cb_kwargs["entry"], None, request.meta)
-
-    def parse_page(self, response: Response, entry: FeedEntry, text: ArticleText | None) -> Iterator[Article]:
-        html, mislabelled = decode_html_checked(response.body, content_type_encoding(response))
-        if mislabelled:
-            self._inc("errors", "article_page_charset_mismatch")
-            logger.warning(
-                "Article page %s is not in the charset it declares; decoded by its bytes", response.url
-            )
-        try:
-            page = self.page_parser.parse(response.url, html)
-        except SourceError as exc:
-            self._inc("errors", f"article_page_{exc.reason}")
-            logger.error("Article page %s unusable: %s", response.url, exc.reason)
-            page = None
-        merged = merge_text(text, page)
+        merged = merge_text(*texts)
         if not merged.body:
-            yield from self.no_text(entry, f"text API and article page {response.url} both failed")
+            yield from self.no_text(entry, why, meta)
             return
-        if page is not None and page.body and not (text and text.body):
-            self._inc("text", "from_article_page")
-        else:
-            self._inc("text", "from_text_api")
-        yield self.build_article(entry, merged, response.url)
+        yield self._built(entry, texts, merged)
 
-    def page_failed(self, failure: Any) -> Iterator[Article]:
-        reason = failure_reason(failure)
+    def _source_request(
+        self, entry: FeedEntry, step: int, texts: tuple[ArticleText, ...], meta: Mapping[str, Any]
+    ) -> Request:
+        source = self.text_sources[step]
+        url = source.url(entry.code)
+        referer = referer_for(url, self.referers)
+        return Request(
+            url,
+            callback=self.parse_source,
+            errback=self.source_failed,
+            cb_kwargs={"entry": entry, "step": step, "texts": texts},
+            headers={"Referer": referer} if referer else None,
+            meta={
+                ARTICLE_CODE_META: entry.code,
+                TEXT_SOURCE_META: source.name,
+                **{key: meta[key] for key in self.CHAIN_META if key in meta},
+            },
+        )
+
+    def _read(self, source: TextSource, response: Response) -> ArticleText:
+        if source.name == ARTICLE_PAGE:
+            html, mislabelled = decode_html_checked(response.body, content_type_encoding(response))
+            if mislabelled:
+                self._inc("errors", "article_page_charset_mismatch")
+                logger.warning(
+                    "Article page %s is not in the charset it declares; decoded by its bytes", response.url
+                )
+            page = self.page_parser.parse(response.url, html)
+            page.source = source.name
+            return page
+        parser = self.text_parser if source.name == TEXT_API else self.api_parser
+        text = parser.parse(response.body, response.url, content_type_encoding(response))
+        text.source = source.name
+        if text.charset_mismatch:
+            self._inc("errors", f"{source.name}_charset_mismatch")
+            logger.warning(
+                "%s %s is not UTF-8 as JSON must be; read it as GB18030",
+                SOURCE_LABELS[source.name],
+                response.url,
+            )
+        return text
+
+    def parse_source(
+        self, response: Response, entry: FeedEntry, step: int, texts: tuple[ArticleText, ...]
+    ) -> Iterator[Request | Article]:
+        source = self.text_sources[step]
+        label = SOURCE_LABELS[source.name]
+        self.breaker.answered(source.name)
+        try:
+            text = self._read(source, response)
+        except SourceError as exc:
+            self._inc("errors", f"{source.name}_{exc.reason}")
+            logger.warning("%s %s unusable (%s), trying the next source", label, response.url, exc.reason)
+            yield from self._ask(entry, step + 1, texts, response.meta, f"{label} {response.url} unusable")
+            return
+        texts = (*texts, text)
+        if not text.body:
+            self._inc("fallback", f"{source.name}_no_text")
+            logger.info("%s %s has no text, trying the next source", label, response.url)
+            yield from self._ask(entry, step + 1, texts, response.meta, f"{label} {response.url} has no text")
+            return
+        merged = merge_text(*texts)
+        if self._missing_metadata(entry, merged) and step + 1 < len(self.text_sources):
+            self._inc("fallback", f"{source.name}_no_metadata")
+            yield from self._ask(entry, step + 1, texts, response.meta, "")
+            return
+        yield self._built(entry, texts, merged)
+
+    def source_failed(self, failure: Any) -> Iterator[Request | Article]:
         request = failure.request
+        entry: FeedEntry = request.cb_kwargs["entry"]
+        step: int = request.cb_kwargs["step"]
+        texts: tuple[ArticleText, ...] = request.cb_kwargs["texts"]
+        source = self.text_sources[step]
+        label = SOURCE_LABELS[source.name]
+        if isinstance(failure.value, SourceDisabled):
+            yield from self._ask(entry, step + 1, texts, request.meta, f"{label} is switched off")
+            return
+        reason = failure_reason(failure)
         if reason == "ignored":
             return
-        entry: FeedEntry = request.cb_kwargs["entry"]
-        text: ArticleText | None = request.cb_kwargs["text"]
-        self._inc("errors", f"article_page_{reason}")
-        if text is not None and text.body:
-            logger.warning(
-                "Article page %s failed (%s); using the text API's answer", failed_url(request), reason
+        self._inc("errors", f"{source.name}_{reason}")
+        if reason not in CONNECTION_FAILURES:
+            self.breaker.answered(source.name)
+        elif self.breaker.failed(source.name):
+            self._inc("text", f"{source.name}_disabled")
+            logger.error(
+                "%s failed at the connection level for %d articles in a row (last: %s, %s): "
+                "not asked again in this run",
+                label,
+                self.breaker.threshold,
+                failed_url(request),
+                reason,
             )
-            yield self.build_article(entry, text, requested_url(request))
-            return
-        yield from self.no_text(entry, f"article page {failed_url(request)} failed ({reason})")
+        logger.warning("%s %s failed (%s), trying the next source", label, failed_url(request), reason)
+        yield from self._ask(
+            entry, step + 1, texts, request.meta, f"{label} {failed_url(request)} failed ({reason})"
+        )
 
-    def no_text(self, entry: FeedEntry, why: str) -> Iterator[Article]:
-        """Both sources failed: count it and log it. Spiders with another source override this."""
+    def _built(self, entry: FeedEntry, texts: tuple[ArticleText, ...], merged: ArticleText) -> Article:
+        """The article from *merged*, counted under the source its body came from."""
+        name = next((text.source for text in texts if text.body), "")
+        self._inc("text", f"from_{name}")
+        api_text = next((t for t in texts if t.source == ARTICLE_API and t.body), None)
+        return self.build_article(entry, merged, self._source_url_of(entry, name), preferred=api_text)
+
+    def _source_url_of(self, entry: FeedEntry, name: str) -> str:
+        source = next((s for s in self.text_sources if s.name == name), None)
+        return source.url(entry.code) if source else ""
+
+    def no_text(self, entry: FeedEntry, why: str, meta: Mapping[str, Any]) -> Iterator[Article]:
+        """No source had the text: count it and log it. Spiders with another source override this."""
         self._inc("errors", "no_text")
         logger.error("No text for article %s: %s", entry.code, why)
         return iter(())
@@ -166,21 +301,37 @@ class ArticleTextMixin:
             return True
         return not entry.kind and not text.outlet
 
-    def build_article(self, entry: FeedEntry, text: ArticleText, url: str) -> Article:
-        kind = entry.kind or (KIND_OUTLET if (entry.outlet or text.outlet) else KIND_EMNEWS)
+    def build_article(
+        self, entry: FeedEntry, text: ArticleText, url: str, preferred: ArticleText | None = None
+    ) -> Article:
+        """The article of *entry* with *text*'s body. The feed's title, date and outlet win
+        (SPEC §3.2) unless the entry says otherwise (``metadata_wins``): then the article
+        API's (*preferred*) do."""
+        first: tuple[object, ...] = (
+            (entry, text) if entry.metadata_wins or preferred is None else (preferred, entry, text)
+        )
+
+        def pick(name: str) -> str:
+            return next((str(getattr(s, name)) for s in first if getattr(s, name, "")), "")
+
+        outlet = pick("outlet")
+        kind = entry.kind or (KIND_OUTLET if outlet else KIND_EMNEWS)
+        if kind == KIND_OUTLET and not outlet:
+            outlet = entry.outlet or text.outlet
         digest = entry.digest or (text.summary if kind == KIND_EMNEWS else "")
-        source_url = entry.url_w or self.article_url.format(code=entry.code, info_code=info_code(entry.code))
+        page_url = self.article_page_url(entry.code)
+        source_url = entry.url_w or page_url
         sources = [s for s in (entry.shape, "text") if s]
         return Article(
             code=entry.code,
             kind=kind,
-            title_raw=entry.title or text.title,
-            date_raw=entry.date_raw or text.date_raw,
-            outlet=entry.outlet or text.outlet,
+            title_raw=pick("title"),
+            date_raw=pick("date_raw"),
+            outlet=outlet,
             body_raw=text.body,
             digest=digest,
             source_url=source_url if kind == KIND_EMNEWS else "",
             url=url,
-            base_url=self.article_url.format(code=entry.code, info_code=info_code(entry.code)),
+            base_url=page_url or url,
             sources=sources,
         )

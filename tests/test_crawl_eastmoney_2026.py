@@ -1,0 +1,393 @@
+"""End to end, today's eastmoney (SPEC §3.1-§3.2): ``scrapy crawl eastmoney`` with the default
+feed URLs (same paths and queries) pointed at a loopback server: column list and fast news
+pages, catch-up paging, the article API, the 2025-2026 article page, the circuit breaker.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import yaml
+
+from newscrawler import settings as project_settings
+from newscrawler.devserver import FixtureHTTPServer
+
+from .conftest import CrawlRunner
+from .faultserver import crawl_stats
+
+pytestmark = pytest.mark.crawl
+
+COLUMNS_PATH = "/comm/web/getNewsByColumns"
+FAST_PATH = "/comm/web/getFastNewsList"
+API_PATH = "/kuaixun/v2/api/article/"
+FINANCE = "https://finance.eastmoney.com/"
+KUAIXUN = "https://kuaixun.eastmoney.com/"
+
+#: The posts a fresh crawl of the fixture tree's 2026 feeds writes.
+FIXTURE_POSTS = {
+    "_posts/2026-09-19-NW202609193879000101.md",  # column list p1, article API
+    "_posts/2026-09-19-NW202609193879000102.md",  # column list p1, article API
+    "_posts/2026-09-18-NW202609183878990103.md",  # column list p1, API "no text" -> page
+    "_posts/2026-09-18-NW202609183878990104.md",  # column list p1, API 404 -> page
+    "_posts/2026-09-18-NW202609183878880105.md",  # column list p2 (and fast news p2): outlet post
+    "_posts/2026-09-18-NW202609183878880106.md",  # column list p2
+    "_posts/2026-09-19-202609193879000201.md",  # fast news p1
+    "_posts/2026-09-19-202609193879000202.md",  # fast news p1
+    "_posts/2026-09-19-202609193879000203.md",  # fast news p1: no text anywhere, its flash
+    "_posts/2026-09-19-202609183878990204.md",  # fast news p2
+}
+CAIFUHAO = "202609193879000199"
+
+
+def default_feeds(base: str) -> list[str]:
+    """The default EASTMONEY_FEEDS, same paths and queries, on the loopback server."""
+    feeds = []
+    for url in project_settings.EASTMONEY_FEEDS:
+        parts = urlsplit(url)
+        feeds.append(f"{base}{parts.path}?{parts.query}")
+    return feeds
+
+
+def settings_2026(base: str, **extra: str) -> dict[str, str]:
+    return {
+        "EASTMONEY_FEEDS": ",".join(default_feeds(base)),
+        "EASTMONEY_TEXT_URL": "",
+        "EASTMONEY_ARTICLE_API_URL": f"{base}{API_PATH}{{code}}",
+        "EASTMONEY_ARTICLE_URL": f"{base}/a/{{code}}.html",
+        **extra,
+    }
+
+
+def _posts(archive: Path) -> set[str]:
+    return {p.relative_to(archive).as_posix() for p in (archive / "_posts").glob("*.md")}
+
+
+def _query(path: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
+
+
+def feed_pages(server: FixtureHTTPServer) -> tuple[list[str], list[str]]:
+    """The ``page_index`` of each column-list request and the ``sortEnd`` of each fast-news one."""
+    columns = [_query(p).get("page_index", "") for p in server.requests if p.startswith(COLUMNS_PATH)]
+    fast = [_query(p).get("sortEnd", "") for p in server.requests if p.startswith(FAST_PATH)]
+    return columns, fast
+
+
+def article_requests(server: FixtureHTTPServer) -> list[str]:
+    return [p for p in server.requests if p.startswith((API_PATH, "/a/"))]
+
+
+def _header(path: Path) -> dict[str, Any]:
+    header = path.read_text("utf-8").split("---\n")[1]
+    loaded = yaml.safe_load(header)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+# --- the fixture tree: a fresh archive, a rerun, limits --------------------------------------
+
+
+def test_fresh_archive_reads_every_page_until_the_empty_one(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    result = crawl("eastmoney", archive, settings=settings_2026(eastmoney_server.url))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _posts(archive) == FIXTURE_POSTS
+    columns, fast = feed_pages(eastmoney_server)
+    assert columns == ["1", "2", "3"]  # page 3 is empty: the end
+    assert fast == ["", "1758251565000203", "1758158100000105"]
+    stats = crawl_stats(result.stderr)
+    assert stats["newscrawler/feeds/pages"] == 6
+    assert stats["newscrawler/feeds/ok"] == 2
+    assert stats["newscrawler/skipped/caifuhao"] == 1
+    assert stats["newscrawler/text/from_article_api"] == 7
+    assert stats["newscrawler/text/from_article_page"] == 2
+    assert stats["newscrawler/fallback/flash_summary"] == 1
+    assert stats["newscrawler/duplicates/in_feeds"] == 1  # 105: in the column list and the 7x24
+    assert not any(CAIFUHAO in path for path in eastmoney_server.requests)
+    fetched = article_requests(eastmoney_server)
+    assert len([p for p in fetched if p.startswith(API_PATH)]) == len(set(fetched)) - 3  # 3 pages asked
+    assert len(fetched) == len(set(fetched))  # each source asked once per article
+    # The Referer each endpoint's own pages send (picked by path: the same on loopback).
+    referers = dict(eastmoney_server.referers)
+    assert {referers[p] for p in referers if p.startswith(COLUMNS_PATH)} == {FINANCE}
+    assert {referers[p] for p in referers if p.startswith((FAST_PATH, API_PATH))} == {KUAIXUN}
+    # The posts: metadata of the feed, text of the article API / page / flash.
+    header = _header(archive / "_posts/2026-09-18-NW202609183878880105.md")
+    assert (header["categories"], header["tags"]) == ("meirijingjixinwen", "每日经济新闻新闻")
+    page_post = (archive / "_posts/2026-09-18-NW202609183878990103.md").read_text("utf-8")
+    assert "categories: jiemianxinwen\n" in page_post and "业内人士认为" in page_post
+    assert "acttg" not in page_post and "返回东方财富网首页" not in page_post
+    flash = (archive / "_posts/2026-09-19-202609193879000203.md").read_text("utf-8")
+    assert "\n> 财联社9月19日电，记者从产业链获悉" in flash
+    assert "<p>【某光伏龙头：四季度排产环比提升约15%】财联社9月19日电" in flash
+    assert f"<{eastmoney_server.url}/a/202609193879000203.html>" in flash  # fast news: the article page
+    api_post = (archive / "_posts/2026-09-19-NW202609193879000101.md").read_text("utf-8")
+    assert "<h3>资金面保持平稳</h3>" in api_post and "webquotepic" not in api_post
+    assert "date: 2026-09-19 09:20:05 +0800\n" in api_post
+
+
+def test_rerun_reads_page_one_of_each_feed_and_fetches_nothing(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    settings = settings_2026(eastmoney_server.url)
+    assert crawl("eastmoney", archive, settings=settings).returncode == 0
+    before = {p: (archive / p).read_bytes() for p in _posts(archive)}
+    eastmoney_server.requests.clear()
+    again = crawl("eastmoney", archive, settings=settings)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert feed_pages(eastmoney_server) == (["1"], [""])
+    assert article_requests(eastmoney_server) == []
+    assert {p: (archive / p).read_bytes() for p in _posts(archive)} == before
+    assert crawl_stats(again.stderr)["newscrawler/feeds/pages"] == 2
+
+
+def test_page_limit(tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner) -> None:
+    archive = tmp_path / "archive"
+    settings = settings_2026(eastmoney_server.url, EASTMONEY_FEED_MAX_PAGES="2")
+    result = crawl("eastmoney", archive, settings=settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert feed_pages(eastmoney_server) == (["1", "2"], ["", "1758251565000203"])
+    assert _posts(archive) == FIXTURE_POSTS  # page 3 of both feeds is empty anyway
+    eastmoney_server.requests.clear()
+    one = crawl("eastmoney", tmp_path / "one", settings={**settings, "EASTMONEY_FEED_MAX_PAGES": "1"})
+    assert one.returncode == 0
+    assert feed_pages(eastmoney_server) == (["1"], [""])
+
+
+def test_pages_argument_reads_n_pages_whatever_they_hold(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    settings = settings_2026(eastmoney_server.url)
+    assert crawl("eastmoney", archive, settings=settings).returncode == 0
+    eastmoney_server.requests.clear()
+    backfill = crawl("eastmoney", archive, settings=settings, args={"pages": "2"})
+    assert backfill.returncode == 0, backfill.stderr[-3000:]
+    assert feed_pages(eastmoney_server) == (["1", "2"], ["", "1758251565000203"])
+    assert article_requests(eastmoney_server) == []  # known articles are still not fetched
+    assert crawl_stats(backfill.stderr)["newscrawler/feeds/pages"] == 4
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "1.5"])
+def test_bad_pages_argument(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner, value: str
+) -> None:
+    result = crawl(
+        "eastmoney", tmp_path / "archive", settings=settings_2026(eastmoney_server.url), args={"pages": value}
+    )
+    assert result.returncode != 0
+    assert f"-a pages must be a positive integer, got {value!r}" in result.stderr
+    assert eastmoney_server.requests == []
+
+
+def test_error_envelope_is_a_counted_failed_feed(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    settings = settings_2026(
+        eastmoney_server.url, EASTMONEY_FEEDS=f"{eastmoney_server.url}{COLUMNS_PATH}?req_trace="
+    )
+    result = crawl("eastmoney", tmp_path / "archive", settings=settings)
+    assert result.returncode == 69, result.stderr[-3000:]  # every feed failed
+    stats = crawl_stats(result.stderr)
+    assert stats["newscrawler/errors/feed_api_error"] == 1
+    assert stats["newscrawler/feeds/failed"] == 1
+    assert any(
+        "getNewsByColumns?req_trace=" in line
+        and "Required String parameter 'req_trace' is not present" in line
+        for line in result.stderr.splitlines()
+    )
+
+
+def test_codes_take_title_date_and_outlet_from_the_article_api(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    settings = settings_2026(eastmoney_server.url)
+    result = crawl("eastmoney", archive, settings=settings, args={"codes": "NW202609193879000101"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _posts(archive) == {"_posts/2026-09-19-NW202609193879000101.md"}
+    header = _header(archive / "_posts/2026-09-19-NW202609193879000101.md")
+    assert header["title"] == "央行开展2000亿元7天期逆回购操作 中标利率持平于1.40%"
+    assert (header["categories"], header["tags"]) == ("cailianshe", "财联社新闻")
+    assert (
+        "date: 2026-09-19 09:20:05 +0800"
+        in (archive / "_posts/2026-09-19-NW202609193879000101.md").read_text()
+    )
+    assert [p for p in eastmoney_server.requests if not p.startswith(API_PATH)] == []
+
+
+# --- a source tree of our own: downtime, slides, the circuit breaker -------------------------
+
+_serial = iter(range(1, 10**6))
+
+
+def new_code(day: str = "20260919") -> str:
+    return f"{day}3879{next(_serial):06d}"
+
+
+def column_item(code: str, n: int) -> dict[str, Any]:
+    return {
+        "code": code,
+        "title": f"栏目新闻{n}号：某公司第{n}季度营收增长{n}%",
+        "showTime": f"2026-09-19 {n // 60:02d}:{n % 60:02d}:00",
+        "mediaName": "证券时报网",
+        "summary": f"摘要{n}",
+        "image": "",
+        "np_dst": "CMS",
+        "uniqueUrl": f"http://finance.eastmoney.com/a/{code}.html",
+        "url": f"http://finance.eastmoney.com/news/1354,{code}.html",
+    }
+
+
+def fast_item(code: str, n: int) -> dict[str, Any]:
+    return {
+        "code": code,
+        "title": f"快讯{n}号",
+        "summary": f"【快讯{n}号】财联社电，第{n}条快讯的全文，指数涨{n}.5%。",
+        "showTime": f"2026-09-19 {n // 60:02d}:{n % 60:02d}:30",
+        "realSort": f"17582{n:011d}",
+        "titleColor": 0,
+        "stockList": [],
+        "image": [],
+    }
+
+
+def article_answer(code: str, title: str) -> dict[str, Any]:
+    return {
+        "data": {
+            "Art_Code": code,
+            "Art_Title": title,
+            "Art_Content": f"<p>　　{title}的正文，代码{code}。</p>",
+            "Art_ShowTime": "2026/09/19 08:00:00",
+            "Art_Media_Name": "证券时报网",
+        },
+        "errorcode": 0,
+        "success": 1,
+    }
+
+
+def write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+
+
+def lay_out(root: Path, columns: list[list[dict[str, Any]]], fast: list[list[dict[str, Any]]]) -> None:
+    """Write the feeds' pages (newest first; an empty page after the last) and the article
+    API answers of every item."""
+    web = root / COLUMNS_PATH.strip("/").rsplit("/", 1)[0]
+    for old in web.glob("*"):
+        old.unlink()
+    for index, items in enumerate([*columns, []], start=1):
+        data = {"list": items, "page_index": index, "page_size": 50, "totle_hits": 5000}
+        write_json(
+            web / f"getNewsByColumns@page_index={index}", {"code": "1", "message": "success", "data": data}
+        )
+    cursor = ""
+    for items in [*fast, []]:
+        name = f"getFastNewsList@sortEnd={cursor}" if cursor else "getFastNewsList"
+        write_json(web / name, {"code": "1", "message": "success", "data": {"fastNewsList": items}})
+        cursor = items[-1]["realSort"] if items else cursor
+    for item in [i for page in [*columns, *fast] for i in page]:
+        write_json(root / API_PATH.strip("/") / item["code"], article_answer(item["code"], item["title"]))
+
+
+def test_no_gap_after_a_day_of_downtime(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    old_cols = [column_item(new_code(), n) for n in range(1, 6)][::-1]
+    old_fast = [fast_item(new_code(), n) for n in range(1, 6)][::-1]
+    lay_out(source.root, [old_cols], [old_fast])
+    settings = settings_2026(source.url)
+    first = crawl("eastmoney", archive, settings=settings)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert len(_posts(archive)) == 10
+    # Down for a day: 12 new items in each feed, newest first, 5 a page: the newest 10
+    # fill pages 1 and 2, page 3 holds 2 new and 3 known, page 4 the rest.
+    new_cols = [column_item(new_code(), n) for n in range(6, 18)][::-1]
+    new_fast = [fast_item(new_code(), n) for n in range(6, 18)][::-1]
+    cols, fast = new_cols + old_cols, new_fast + old_fast
+    lay_out(
+        source.root, [cols[i : i + 5] for i in range(0, 17, 5)], [fast[i : i + 5] for i in range(0, 17, 5)]
+    )
+    source.requests.clear()
+    second = crawl("eastmoney", archive, settings=settings)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert len(_posts(archive)) == 34  # every new item of both feeds: no gap
+    columns, fast_pages = feed_pages(source)
+    assert columns == ["1", "2", "3"]  # page 3 holds known entries: caught up, page 4 not asked
+    assert fast_pages == ["", fast[4]["realSort"], fast[9]["realSort"]]
+    fetched = [p for p in source.requests if p.startswith(API_PATH)]
+    assert sorted(fetched) == sorted(f"{API_PATH}{i['code']}" for i in new_cols + new_fast)
+    # And the next scheduled run over the unchanged feeds: one page each, no article.
+    source.requests.clear()
+    third = crawl("eastmoney", archive, settings=settings)
+    assert third.returncode == 0
+    assert feed_pages(source) == (["1"], [""])
+    assert article_requests(source) == []
+
+
+def test_an_entry_seen_earlier_in_the_run_does_not_stop_the_paging(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    known = [column_item(new_code(), n) for n in range(1, 3)][::-1]
+    lay_out(source.root, [known], [])
+    settings = settings_2026(source.url, EASTMONEY_FEEDS=default_feeds(source.url)[0])
+    assert crawl("eastmoney", archive, settings=settings).returncode == 0
+    fresh = [column_item(new_code(), n) for n in range(3, 9)][::-1]  # 8..3, newest first
+    # Item 6 slid from page 1 to page 2 while paging: page 2 holds only it (seen) and item 5 (new).
+    pages = [fresh[:3], [fresh[2], fresh[3]], [fresh[4], fresh[5], *known]]
+    lay_out(source.root, pages, [])
+    source.requests.clear()
+    result = crawl("eastmoney", archive, settings=settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert feed_pages(source)[0] == ["1", "2", "3"]
+    assert len(_posts(archive)) == 8
+    assert crawl_stats(result.stderr)["newscrawler/duplicates/in_feeds"] == 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_dead_text_source_is_switched_off_after_5_articles(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    items = [fast_item(new_code(), n) for n in range(1, 21)][::-1]
+    lay_out(source.root, [], [items])
+    for item in items:
+        page = (
+            f'<html><head><meta charset="utf-8"></head><body><div class="title">{item["title"]}</div>'
+            f'<div class="infos"><div class=" item">2026年09月19日 08:00</div></div>'
+            f'<div class="txtinfos" id="ContentBody"><p>　　页面正文{item["code"]}</p></div></body></html>'
+        )
+        (source.root / "a").mkdir(exist_ok=True)
+        (source.root / "a" / f"{item['code']}.html").write_text(page, "utf-8")
+    dead = f"http://127.0.0.1:{_closed_port()}{API_PATH}{{code}}"
+    settings = settings_2026(
+        source.url, EASTMONEY_ARTICLE_API_URL=dead, EASTMONEY_FEEDS=default_feeds(source.url)[1]
+    )
+    result = crawl("eastmoney", tmp_path / "archive", settings=settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = crawl_stats(result.stderr)
+    assert stats["newscrawler/text/article_api_disabled"] == 1
+    refused = stats["newscrawler/errors/article_api_connection_refused"]
+    # 5 in a row switch it off; requests already handed to the downloader (at most
+    # CONCURRENT_REQUESTS) may still fail; without the breaker all 20 would.
+    assert 5 <= refused <= 5 + int(project_settings.CONCURRENT_REQUESTS)
+    assert stats["newscrawler/text/from_article_page"] == 20
+    assert len(_posts(tmp_path / "archive")) == 20
+    off = [line for line in result.stderr.splitlines() if "not asked again in this run" in line]
+    assert len(off) == 1 and "Article API" in off[0]
+    assert len([p for p in source.requests if p.startswith("/a/")]) == 20
