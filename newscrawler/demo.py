@@ -1,7 +1,10 @@
 """``make demo``: serve the bundled sample sources on 127.0.0.1 and crawl them.
 
-Runs ``scrapy crawl eastmoney`` as a subprocess with the feed, text-API and article
-URLs pointed at the loopback server, and leaves real posts in the archive folder.
+Two ``scrapy crawl eastmoney`` runs into one archive, with every URL pointed at the
+loopback server: first today's eastmoney as configured by default (the default feeds'
+paths and queries: column list and fast news pages, the article API, today's article
+page), then the 2022 feeds the old scripts read, with the legacy text API they used.
+Leaves real posts in the archive folder.
 """
 
 from __future__ import annotations
@@ -10,10 +13,19 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from newscrawler import settings as defaults
 from newscrawler.devserver import FixtureHTTPServer
 
-DEMO_FEEDS = ("feeds/media.json", "feeds/rolling.json", "feeds/listapi.json", "feeds/live.js")
+#: The 2022 feeds of the sample (``tests/fixtures/eastmoney/feeds``).
+LEGACY_FEEDS = ("feeds/media.json", "feeds/rolling.json", "feeds/listapi.json", "feeds/live.js")
+
+
+def on_loopback(url: str, base: str) -> str:
+    """*url* with its scheme and host replaced by the loopback server's (path and query kept)."""
+    parts = urlsplit(url)
+    return f"{base}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +35,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
     with FixtureHTTPServer(args.fixtures, args.port).running() as server:
-        status = _crawl(server.url, args)
+        print(f"demo: serving {args.fixtures} at {server.url}", flush=True)
+        base = server.url
+        today = {
+            "EASTMONEY_FEEDS": ",".join(on_loopback(url, base) for url in defaults.EASTMONEY_FEEDS),
+            "EASTMONEY_ARTICLE_API_URL": on_loopback(defaults.EASTMONEY_ARTICLE_API_URL, base),
+            "EASTMONEY_ARTICLE_URL": on_loopback(defaults.EASTMONEY_ARTICLE_URL, base),
+        }
+        legacy = {
+            "EASTMONEY_FEEDS": ",".join(f"{base}/{feed}" for feed in LEGACY_FEEDS),
+            "EASTMONEY_TEXT_URL": f"{base}/NewsData/GetNewsText.do?id={{info_code}}",
+            "EASTMONEY_ARTICLE_API_URL": "",
+            "EASTMONEY_ARTICLE_URL": on_loopback(defaults.EASTMONEY_ARTICLE_URL, base),
+        }
+        status = 0
+        for name, settings in (("today's eastmoney (2026 shapes)", today), ("the 2022 feeds", legacy)):
+            print(f"demo: crawling {name}", flush=True)
+            status = _crawl(args.archive, settings) or status
     posts = sorted((args.archive / "_posts").glob("*.md"))
     print(f"demo: {len(posts)} posts in {args.archive / '_posts'}", flush=True)
     for post in posts:
@@ -31,28 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def _crawl(base: str, args: argparse.Namespace) -> int:
-    print(f"demo: serving {args.fixtures} at {base}", flush=True)
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "eastmoney",
-        "-s",
-        f"ARCHIVE_DIR={args.archive}",
-        "-s",
-        "EASTMONEY_FEEDS=" + ",".join(f"{base}/{feed}" for feed in DEMO_FEEDS),
-        "-s",
-        f"EASTMONEY_TEXT_URL={base}/NewsData/GetNewsText.do?id={{info_code}}",
-        "-s",
-        f"EASTMONEY_ARTICLE_URL={base}/a/{{code}}.html",
-        # The loopback server needs none of the politeness the real sources get.
-        "-s",
-        "AUTOTHROTTLE_ENABLED=False",
-        "-s",
-        "DOWNLOAD_DELAY=0",
-    ]
+def _crawl(archive: Path, settings: dict[str, str]) -> int:
+    command = [sys.executable, "-m", "scrapy", "crawl", "eastmoney", "-s", f"ARCHIVE_DIR={archive}"]
+    # The loopback server needs none of the politeness the real sources get.
+    for name, value in {**settings, "AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0"}.items():
+        command += ["-s", f"{name}={value}"]
     return subprocess.call(command)
 
 
