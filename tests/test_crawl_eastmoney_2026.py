@@ -391,3 +391,23 @@ def test_a_dead_text_source_is_switched_off_after_5_articles(
     off = [line for line in result.stderr.splitlines() if "not asked again in this run" in line]
     assert len(off) == 1 and "Article API" in off[0]
     assert len([p for p in source.requests if p.startswith("/a/")]) == 20
+
+
+def test_a_flash_no_source_has_is_written_from_its_escaped_text(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    script = {**fast_item(new_code(), 1), "summary": "【标题】正文<script>alert(1)</script>涨5%"}
+    untitled = {**fast_item(new_code(), 2), "summary": ""}
+    lay_out(source.root, [], [[script, untitled]])
+    for item in (script, untitled):  # no article API answer, no article page: 404 both
+        (source.root / API_PATH.strip("/") / item["code"]).unlink()
+    archive = tmp_path / "archive"
+    settings = settings_2026(source.url, EASTMONEY_FEEDS=default_feeds(source.url)[1])
+    result = crawl("eastmoney", archive, settings=settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert crawl_stats(result.stderr)["newscrawler/fallback/flash_summary"] == 2
+    first = (archive / "_posts" / f"2026-09-19-{script['code']}.md").read_text("utf-8")
+    assert "<script" not in first
+    assert "<p>【标题】正文&lt;script&gt;alert(1)&lt;/script&gt;涨5%</p>" in first
+    second = (archive / "_posts" / f"2026-09-19-{untitled['code']}.md").read_text("utf-8")
+    assert "<p>快讯2号</p>" in second  # no summary: the title is the flash

@@ -317,7 +317,7 @@ class FeedParser:
         ),
         # Fast news has no column page: its source line is the article page (SPEC §6).
         SHAPE_FASTNEWS: (
-            (("code",),),
+            (("code",), ("newsid", "id")),
             {
                 "title": ("title",),
                 "date_raw": ("showTime",),

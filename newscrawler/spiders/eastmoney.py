@@ -218,11 +218,13 @@ class EastmoneySpider(ArticleTextMixin, Spider):
 
     def no_text(self, entry: FeedEntry, why: str, meta: Mapping[str, Any]) -> Iterator[Article]:
         """A fast-news flash is its own text: with no source answering, it is written from
-        its ``summary`` (SPEC §3.2); anything else is counted and logged as lost."""
-        if entry.shape != SHAPE_FASTNEWS or not entry.digest:
+        its ``summary`` (its title when it has none; SPEC §3.2), as one escaped paragraph;
+        anything else is counted and logged as lost."""
+        flash = entry.digest or entry.title
+        if entry.shape != SHAPE_FASTNEWS or not flash:
             yield from super().no_text(entry, why, meta)
             return
         self._inc("fallback", "flash_summary")
         logger.warning("No text for flash %s (%s): writing it from its summary", entry.code, why)
-        flash = ArticleText(body=f"<p>{html.escape(entry.digest, quote=False)}</p>", source="flash")
-        yield self.build_article(entry, flash, self.article_page_url(entry.code))
+        text = ArticleText(body=f"<p>{html.escape(flash, quote=False)}</p>", source="flash")
+        yield self.build_article(entry, text, self.article_page_url(entry.code))
