@@ -11,6 +11,10 @@ import re
 from datetime import date
 from urllib.parse import parse_qsl, urlsplit
 
+#: An article's own page on eastmoney (SPEC §2): the default of ``EASTMONEY_ARTICLE_URL``, and
+#: the source line of a fast-news post when that setting is empty.
+CANONICAL_ARTICLE_URL = "http://finance.eastmoney.com/a/{code}.html"
+
 # ASCII digits only: unicode digits (``٠١٢``) never make a code.
 _CODE_RE = re.compile(r"(?<![0-9])([0-9]{18})(?![0-9])", re.ASCII)
 _INFO_CODE_RE = re.compile(r"^NW([0-9]{18})$", re.ASCII | re.IGNORECASE)

@@ -9,10 +9,18 @@ from typing import Any
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
 
-from newscrawler.outcomes import counter
+from newscrawler.outcomes import counter, failure_reason
 from newscrawler.session import ArchiveSession
-from newscrawler.spiders.text import ARTICLE_CODE_META, EXPLICIT_META, TEXT_SOURCE_META, SourceDisabled
+from newscrawler.spiders.text import (
+    ARTICLE_CODE_META,
+    CONNECTION_FAILURES,
+    EXPLICIT_META,
+    SOURCE_LABELS,
+    TEXT_SOURCE_META,
+    SourceDisabled,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +67,51 @@ class SkipKnownArticlesMiddleware:
         breaker = getattr(self.crawler.spider, "breaker", None)
         if source and breaker is not None and breaker.is_disabled(source):
             raise SourceDisabled(f"text source {source} is switched off for this run")
+
+
+class TextSourceBreakerMiddleware:
+    """Feeds the spider's :class:`~newscrawler.spiders.text.SourceBreaker`: every attempt
+    at a text source that fails at the connection level (refused, DNS, timeout) counts
+    for its article, every answer (even an HTTP error) resets the source's count. Placed
+    closer to the downloader than Scrapy's RetryMiddleware, so attempts count as they
+    fail, before they are retried; once the source is off, the queued requests and
+    retries for it are not sent (:meth:`SkipKnownArticlesMiddleware._check_source`)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        assert crawler.stats is not None
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> TextSourceBreakerMiddleware:
+        return cls(crawler)
+
+    def _source(self, request: Request) -> str:
+        source = request.meta.get(TEXT_SOURCE_META)
+        return source if isinstance(source, str) else ""
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        source = self._source(request)
+        breaker = getattr(self.crawler.spider, "breaker", None)
+        if source and breaker is not None:
+            breaker.answered(source)
+        return response
+
+    def process_exception(self, request: Request, exception: BaseException) -> None:
+        source = self._source(request)
+        breaker = getattr(self.crawler.spider, "breaker", None)
+        if not source or breaker is None:
+            return
+        reason = failure_reason(exception)
+        if reason not in CONNECTION_FAILURES:
+            return
+        if breaker.failed(source, str(request.meta.get(ARTICLE_CODE_META, request.url))):
+            self.stats.inc_value(counter("text", f"{source}_disabled"))
+            logger.error(
+                "%s failed at the connection level for %d articles in a row (last: %s, %s): "
+                "not asked again in this run",
+                SOURCE_LABELS.get(source, source),
+                breaker.threshold,
+                request.url,
+                reason,
+            )

@@ -3,6 +3,8 @@
 Every value here can be overridden per run with ``-s NAME=VALUE``.
 """
 
+from newscrawler.ids import CANONICAL_ARTICLE_URL
+
 BOT_NAME = "newscrawler"
 
 SPIDER_MODULES = ["newscrawler.spiders"]
@@ -42,13 +44,13 @@ EASTMONEY_TEXT_URL = ""
 #: Today's article JSON API (``{code}``): ``Art_Title``, ``Art_Content`` ...
 EASTMONEY_ARTICLE_API_URL = "https://newsinfo.eastmoney.com/kuaixun/v2/api/article/{code}"
 #: The article page (``{code}``), the last resort; also the source line of fast news.
-EASTMONEY_ARTICLE_URL = "http://finance.eastmoney.com/a/{code}.html"
+EASTMONEY_ARTICLE_URL = CANONICAL_ARTICLE_URL
 EASTMONEY_SHARE_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode={info_code}"
 #: The ``Referer`` each endpoint's own pages send: the first URL fragment found in a feed
 #: or text-source URL picks it (a JSON object with ``-s``).
 EASTMONEY_REFERERS = {
-    "/comm/web/getNewsByColumns": "https://finance.eastmoney.com/",
-    "/comm/web/getFastNewsList": "https://kuaixun.eastmoney.com/",
+    "getNewsByColumns": "https://finance.eastmoney.com/",
+    "getFastNewsList": "https://kuaixun.eastmoney.com/",
     "/kuaixun/v2/api/article/": "https://kuaixun.eastmoney.com/",
     "eastmoney.com/a/": "https://finance.eastmoney.com/",
 }
@@ -79,6 +81,9 @@ MEDIA_ALLOW_REDIRECTS = True
 DOWNLOADER_MIDDLEWARES = {
     # Before anything else: an article the archive already has is never requested.
     "newscrawler.middlewares.SkipKnownArticlesMiddleware": 50,
+    # Closer to the downloader than RetryMiddleware (550): counts each failed attempt at a
+    # text source for its circuit breaker before the attempt is retried.
+    "newscrawler.middlewares.TextSourceBreakerMiddleware": 560,
     # Closer to the downloader than every built-in middleware (HttpCache is 900): sees
     # each retried attempt, each redirect and the still-encoded body.
     "newscrawler.warcmiddleware.WarcMiddleware": 950,

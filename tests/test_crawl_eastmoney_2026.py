@@ -183,9 +183,11 @@ def test_bad_pages_argument(
     result = crawl(
         "eastmoney", tmp_path / "archive", settings=settings_2026(eastmoney_server.url), args={"pages": value}
     )
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert f"-a pages must be a positive integer, got {value!r}" in result.stderr
+    assert "Traceback" not in result.stderr
     assert eastmoney_server.requests == []
+    assert not (tmp_path / "archive").exists()  # nothing written, not even the state folder
 
 
 def test_error_envelope_is_a_counted_failed_feed(
@@ -361,36 +363,143 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def write_page(root: Path, code: str, title: str, outlet_item: str = "") -> None:
+    """An article page in the 2025-2026 layout."""
+    page = (
+        f'<html><head><meta charset="utf-8"></head><body><div class="title">{title}</div>'
+        f'<div class="infos"><div class=" item">2026年09月19日 08:00</div>{outlet_item}</div>'
+        f'<div class="txtinfos" id="ContentBody"><p>　　页面正文{code}</p></div></body></html>'
+    )
+    (root / "a").mkdir(exist_ok=True)
+    (root / "a" / f"{code}.html").write_text(page, "utf-8")
+
+
+@pytest.mark.parametrize("retries", ["0", "2"])
 def test_a_dead_text_source_is_switched_off_after_5_articles(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner, retries: str
 ) -> None:
-    items = [fast_item(new_code(), n) for n in range(1, 21)][::-1]
+    items = [fast_item(new_code(), n) for n in range(1, 31)][::-1]
     lay_out(source.root, [], [items])
     for item in items:
-        page = (
-            f'<html><head><meta charset="utf-8"></head><body><div class="title">{item["title"]}</div>'
-            f'<div class="infos"><div class=" item">2026年09月19日 08:00</div></div>'
-            f'<div class="txtinfos" id="ContentBody"><p>　　页面正文{item["code"]}</p></div></body></html>'
-        )
-        (source.root / "a").mkdir(exist_ok=True)
-        (source.root / "a" / f"{item['code']}.html").write_text(page, "utf-8")
+        write_page(source.root, item["code"], item["title"])
     dead = f"http://127.0.0.1:{_closed_port()}{API_PATH}{{code}}"
     settings = settings_2026(
-        source.url, EASTMONEY_ARTICLE_API_URL=dead, EASTMONEY_FEEDS=default_feeds(source.url)[1]
+        source.url,
+        EASTMONEY_ARTICLE_API_URL=dead,
+        EASTMONEY_FEEDS=default_feeds(source.url)[1],
+        RETRY_TIMES=retries,
     )
     result = crawl("eastmoney", tmp_path / "archive", settings=settings)
     assert result.returncode == 0, result.stderr[-3000:]
     stats = crawl_stats(result.stderr)
     assert stats["newscrawler/text/article_api_disabled"] == 1
-    refused = stats["newscrawler/errors/article_api_connection_refused"]
-    # 5 in a row switch it off; requests already handed to the downloader (at most
-    # CONCURRENT_REQUESTS) may still fail; without the breaker all 20 would.
-    assert 5 <= refused <= 5 + int(project_settings.CONCURRENT_REQUESTS)
-    assert stats["newscrawler/text/from_article_page"] == 20
-    assert len(_posts(tmp_path / "archive")) == 20
+    # Every attempt at the dead host is refused: 5 articles in a row switch it off; the
+    # attempts already handed to the downloader then (at most CONCURRENT_REQUESTS) may
+    # still fail. Without the breaker, all 30 articles' attempts would.
+    attempts = stats["downloader/exception_type_count/scrapy.exceptions.DownloadConnectionRefusedError"]
+    assert 5 <= attempts <= 5 + int(project_settings.CONCURRENT_REQUESTS)
+    assert stats["newscrawler/text/from_article_page"] == 30
+    assert len(_posts(tmp_path / "archive")) == 30
     off = [line for line in result.stderr.splitlines() if "not asked again in this run" in line]
     assert len(off) == 1 and "Article API" in off[0]
-    assert len([p for p in source.requests if p.startswith("/a/")]) == 20
+    assert len([p for p in source.requests if p.startswith("/a/")]) == 30
+
+
+def test_a_source_answering_http_errors_is_not_switched_off(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    items = [fast_item(new_code(), n) for n in range(1, 9)][::-1]
+    lay_out(source.root, [], [items])
+    for item in items:  # the article API answers 404 for every one: the host is there
+        (source.root / API_PATH.strip("/") / item["code"]).unlink()
+        write_page(source.root, item["code"], item["title"])
+    settings = settings_2026(source.url, EASTMONEY_FEEDS=default_feeds(source.url)[1])
+    result = crawl("eastmoney", tmp_path / "archive", settings=settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = crawl_stats(result.stderr)
+    assert "newscrawler/text/article_api_disabled" not in stats
+    assert stats["newscrawler/errors/article_api_http_404"] == 8
+    assert len([p for p in source.requests if p.startswith(API_PATH)]) == 8
+
+
+def test_later_sources_fill_what_earlier_ones_lack(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    """A column item without its outlet, an article API answer without one: the page names
+    it. An article API body that cleans to nothing (chart widgets, hidden spacers): the
+    page's text."""
+    no_outlet = {**column_item(new_code(), 1), "mediaName": ""}
+    blank = column_item(new_code(), 2)
+    lay_out(source.root, [[no_outlet, blank]], [])
+    api = source.root / API_PATH.strip("/")
+    answer = article_answer(no_outlet["code"], no_outlet["title"])
+    answer["data"]["Art_Media_Name"] = ""
+    write_json(api / no_outlet["code"], answer)
+    answer = article_answer(blank["code"], blank["title"])
+    answer["data"]["Art_Content"] = (
+        '<p style="display:none;height:1px;overflow:hidden;"><br /></p><!-- EM_StockImg_Start -->'
+        '<p><a href="http://quote.eastmoney.com/unify/r/1.000001"><img src="https://webquotepic.eastmoney.com/'
+        'GetPic.aspx?nid=1.000001" /></a></p><!-- EM_StockImg_End --><p>　　</p>'
+    )
+    write_json(api / blank["code"], answer)
+    write_page(source.root, no_outlet["code"], no_outlet["title"], '<div class="item">界面新闻</div>')
+    write_page(source.root, blank["code"], blank["title"], '<div class="item">证券时报网</div>')
+    archive = tmp_path / "archive"
+    settings = settings_2026(source.url, EASTMONEY_FEEDS=default_feeds(source.url)[0])
+    result = crawl("eastmoney", archive, settings=settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = crawl_stats(result.stderr)
+    assert stats["newscrawler/fallback/article_api_no_metadata"] == 1
+    assert stats["newscrawler/fallback/article_api_no_text"] == 1
+    assert (
+        stats["newscrawler/text/from_article_api"] == 1 and stats["newscrawler/text/from_article_page"] == 1
+    )
+    first = _header(archive / "_posts" / f"2026-09-19-NW{no_outlet['code']}.md")
+    assert (first["categories"], first["tags"]) == ("jiemianxinwen", "界面新闻新闻")
+    second = (archive / "_posts" / f"2026-09-19-NW{blank['code']}.md").read_text("utf-8")
+    assert f"<p>页面正文{blank['code']}</p>" in second
+
+
+def test_a_flash_also_in_a_column_list_is_written_from_its_text_when_no_source_has_it(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    code = new_code()
+    lay_out(source.root, [[column_item(code, 1)]], [[fast_item(code, 1)]])
+    (source.root / API_PATH.strip("/") / code).unlink()
+    archive = tmp_path / "archive"
+    result = crawl("eastmoney", archive, settings=settings_2026(source.url))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert crawl_stats(result.stderr)["newscrawler/fallback/flash_summary"] == 1
+    post = (archive / "_posts" / f"2026-09-19-NW{code}.md").read_text("utf-8")  # the outlet post wins
+    assert "categories: zhengquanshibaowang\n" in post
+    assert "<p>【快讯1号】财联社电，第1条快讯的全文，指数涨1.5%。</p>" in post
+
+
+def test_fast_news_source_line_with_the_article_page_off(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    item = fast_item(new_code(), 1)
+    lay_out(source.root, [], [[item]])
+    archive = tmp_path / "archive"
+    settings = settings_2026(
+        source.url, EASTMONEY_FEEDS=default_feeds(source.url)[1], EASTMONEY_ARTICLE_URL=""
+    )
+    result = crawl("eastmoney", archive, settings=settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+    post = (archive / "_posts" / f"2026-09-19-{item['code']}.md").read_text("utf-8")
+    assert f"\n<http://finance.eastmoney.com/a/{item['code']}.html>\n" in post
+    assert not [p for p in source.requests if p.startswith("/a/")]
+
+
+def test_bad_max_pages_setting(
+    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    settings = settings_2026(eastmoney_server.url, EASTMONEY_FEED_MAX_PAGES="ten")
+    result = crawl("eastmoney", tmp_path / "archive", settings=settings)
+    assert result.returncode == 2
+    assert "EASTMONEY_FEED_MAX_PAGES must be a positive integer, got 'ten'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert eastmoney_server.requests == []
 
 
 def test_a_flash_no_source_has_is_written_from_its_escaped_text(

@@ -133,6 +133,7 @@ def test_jsonp_fast_news() -> None:
         (WEB / "getNewsByColumns@req_trace=").read_bytes(),
         b'{"code":0,"message":"Required String parameter \'req_trace\' is not present","data":null}',
         b'cb({"code":"0","message":"Required String parameter \'biz\' is not present"})',
+        b'{"code":-1,"message":"system busy, is not present","data":{"fastNewsList":[]}}',
     ],
 )
 def test_error_envelope_is_an_error_quoting_the_message(body: bytes) -> None:
@@ -142,9 +143,25 @@ def test_error_envelope_is_an_error_quoting_the_message(body: bytes) -> None:
     assert "is not present" in excinfo.value.detail
 
 
-def test_success_envelope_with_null_data_is_an_empty_feed() -> None:
-    result = FeedParser().parse(b'{"code":"1","message":"success","data":null}')
-    assert result.entries == [] and result.items == 0
+def test_error_code_without_a_message_is_an_error() -> None:
+    with pytest.raises(SourceError) as excinfo:
+        FeedParser().parse(b'{"code":0,"data":null}')
+    assert excinfo.value.reason == "api_error"
+
+
+@pytest.mark.parametrize(
+    ("body", "shape"),
+    [
+        (b'{"code":"1","message":"success","data":null}', SHAPE_FASTNEWS),
+        (b'{"code":"1","message":"success","data":{"list":null}}', SHAPE_COLUMNS),
+        (b'{"code":1,"message":"success","data":{"list":[],"page_index":4}}', SHAPE_COLUMNS),
+        (b'{"code":"1","message":"success","data":{"fastNewsList":null}}', SHAPE_FASTNEWS),
+        (b'{"re":true,"data":{"list":[]}}', "listapi"),
+    ],
+)
+def test_success_envelopes_with_nothing_are_empty_feeds(body: bytes, shape: str) -> None:
+    result = FeedParser().parse(body)
+    assert (result.shape, result.entries, result.items) == (shape, [], 0)
 
 
 def test_empty_last_pages() -> None:

@@ -541,16 +541,25 @@ def page_faults(fake: FakeEastmoney) -> None:
 
 def bad_items(fake: FakeEastmoney) -> None:
     def dropped(
-        name: str, reason: str, record: dict[str, Any], answer: dict[str, Any], *, fallback: bool = False
+        name: str,
+        reason: str,
+        record: dict[str, Any],
+        answer: dict[str, Any],
+        *,
+        fallback: bool = False,
+        blank: bool = False,
     ) -> None:
         """An item that must be dropped with *reason*; *fallback*: the text API lacks
-        metadata, so the (missing) article page is asked first."""
+        metadata, *blank*: its body cleans to nothing, so the (missing) article page is
+        asked first."""
         code = record["infoCode"][2:]
         fake.media.append(record)
         fake.routes[text_path(code)] = Ok(json_body(answer))
         counters = {f"dropped/{reason}": 1, "text/from_text_api": 1}
         if fallback:
             counters.update({"fallback/text_api_no_metadata": 1, "errors/article_page_http_404": 1})
+        if blank:
+            counters.update({"fallback/text_api_no_text": 1, "errors/article_page_http_404": 1})
         fake.add(
             Case(
                 f"bad_item_{name}",
@@ -578,7 +587,7 @@ def bad_items(fake: FakeEastmoney) -> None:
     item("yearless_date", "bad_date", datetime="昨天 10:00")
     item("ancient_date", "bad_date", datetime="1900-01-01 00:00:00")
     item("future_date", "future_date", datetime="2099-01-01 00:00:00")
-    item("no_outlet", "no_outlet", medianame=None)
+    item("no_outlet", "no_outlet", fallback=True, medianame=None)  # the page is asked for one
     item("punctuation_outlet", "no_outlet", medianame="！！！……")
     item("markup_outlet", "no_outlet", medianame="<b></b>")
     item("cyrillic_outlet", "bad_slug", medianame="Новости")
@@ -590,6 +599,7 @@ def bad_items(fake: FakeEastmoney) -> None:
         "empty_body",
         media_record(code),
         {"text": "<script>alert(1)</script><p>　　</p><!-- 注释 --><div style='display:none'>隐藏</div>"},
+        blank=True,
     )
     # A text API answer with a blank body: no text anywhere (the page is missing).
     code = fake.code()

@@ -9,6 +9,9 @@ Scrapy's ``crawl`` command (a project command of the same name overrides a built
   or the archive cannot be written, it says so in one log line and exits with
   :attr:`~ExitStatus.LOCKED` or :attr:`~ExitStatus.ARCHIVE_NOT_WRITABLE`, without starting
   the crawl;
+* a spider's ``check_arguments(settings, spargs)`` classmethod, when it has one, is asked
+  first: a bad argument or setting is one log line and :attr:`~ExitStatus.USAGE`, before
+  anything is fetched or locked;
 * when the crawl is over, it exits with the status the
   :class:`~newscrawler.extensions.RunReport` extension decided, or 1 when the crawl did not
   start (Scrapy's convention; 2 stays a usage error).
@@ -110,6 +113,14 @@ class Command(ScrapyCrawlCommand):
             raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
         assert self.crawler_process is not None
         crawler = self._create_crawler(args[0])
+        check_arguments = getattr(crawler.spidercls, "check_arguments", None)
+        if check_arguments is not None:
+            try:
+                check_arguments(crawler.settings, opts.spargs)
+            except UsageError as exc:
+                logger.error("%s", exc)
+                self.exitcode = int(ExitStatus.USAGE)
+                return
         session = ArchiveSession.from_crawler(crawler)
         refused = claim_archive(session)
         if refused is not None:

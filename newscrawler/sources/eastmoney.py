@@ -164,8 +164,11 @@ class FeedEntry:
     url_w: str = ""
     shape: str = ""
     #: The feed's title, date and outlet win over a text source's (SPEC §3.2); False where
-    #: the article API's are better (an archived post refetched through its share link).
+    #: the article API's are better (``-a codes``, an archived post refetched through its
+    #: share link).
     metadata_wins: bool = True
+    #: A fast-news item's own text (its ``summary``): with no text anywhere, the body.
+    flash: str = ""
 
 
 #: Feed shapes that can be followed back to older pages (SPEC §3.1 "Catching up").
@@ -233,37 +236,43 @@ class FeedParser:
 
     def _detect(self, data: Any) -> tuple[str, list[Any], str]:
         if isinstance(data, Mapping):
-            for shape, path, kind in self.SHAPES:
-                node: Any = data
-                for key in path:
-                    node = node.get(key) if isinstance(node, Mapping) else None
-                if isinstance(node, list):
-                    if shape == "listapi" and not self._is_listapi(node):
-                        return SHAPE_COLUMNS, node, KIND_OUTLET
-                    return shape, node, kind
-                if node is None and path[0] in data and data.get(path[0]) is None:
-                    if self._is_error(data):
-                        break
-                    return shape, [], kind  # a shape with a null list: an empty feed
             if self._is_error(data):
                 message = _text(data.get("message") or data.get("msg"))[:200]
                 raise SourceError("api_error", f"code {data.get('code')!r}, message {message!r}")
+            for shape, path, kind in self.SHAPES:
+                parent: Any = data
+                for key in path[:-1]:
+                    parent = parent.get(key) if isinstance(parent, Mapping) else None
+                if isinstance(parent, Mapping) and path[-1] in parent:
+                    node = parent[path[-1]]
+                    if node is None:
+                        node = []  # a shape with a null list: an empty feed
+                    if isinstance(node, list):
+                        if shape == "listapi" and not self._is_listapi(data, node):
+                            return SHAPE_COLUMNS, node, KIND_OUTLET
+                        return shape, node, kind
+            for shape, path, kind in self.SHAPES:
+                if path[0] in data and data.get(path[0]) is None:
+                    return shape, [], kind  # ``data: null``: an empty feed of any shape
         raise SourceError("unknown_shape", f"no known list key in {type(data).__name__}")
 
-    def _is_listapi(self, records: list[Any]) -> bool:
-        """True when the items are the 2022 list API's (``Art_Code`` ...); an empty list is
-        read as the 2022 shape, as it always was."""
+    def _is_listapi(self, data: Mapping[str, Any], records: list[Any]) -> bool:
+        """True when the items are the 2022 list API's (``Art_Code`` ...). An empty list is
+        today's column list in today's envelope (``code``, ``req_trace``), else the 2022 shape."""
         mappings = [r for r in records if isinstance(r, Mapping)]
         if not mappings:
-            return True
+            return not ("code" in data or "req_trace" in data)
         return any(str(k).lower() in self.LISTAPI_KEYS for r in mappings for k in r)
 
     def _is_error(self, data: Mapping[str, Any]) -> bool:
-        """Today's error envelope: a ``code`` that is not a success code, and a message."""
-        if "code" not in data or not ("message" in data or "msg" in data):
+        """Today's error envelope: a ``code`` that is not a success code (with or without a
+        message, whatever else the answer holds)."""
+        if "code" not in data:
             return False
         code = data.get("code")
-        return isinstance(code, (str, int)) and not isinstance(code, bool) and str(code) not in self.OK_CODES
+        if isinstance(code, bool) or not isinstance(code, (str, int)):
+            return False
+        return str(code).strip() not in self.OK_CODES
 
     def _is_caifuhao(self, record: Mapping[str, Any]) -> bool:
         if _first(record, "np_dst").lower() == self.CAIFUHAO_DST:
@@ -342,6 +351,8 @@ class FeedParser:
         if not code:
             return None
         values: dict[str, Any] = {name: _first(record, *keys) for name, keys in fields.items()}
+        if shape == SHAPE_FASTNEWS:
+            values["flash"] = values["digest"] or values["title"]
         return FeedEntry(code=code, kind=kind, shape=shape, **values)
 
 
@@ -377,6 +388,10 @@ class ArticleText:
     charset_mismatch: bool = False
     #: The name of the text source that said it (set by the spider that asked).
     source: str = ""
+    #: The article's own page, when the source names it (``Art_UniqueUrl``).
+    url: str = ""
+    #: The body holds markup but no text once cleaned (hidden spacers, chart widgets ...).
+    blank: bool = False
 
 
 class TextApiParser:
@@ -427,6 +442,7 @@ class ArticleApiParser:
     DATE_KEYS = ("Art_ShowTime", "Art_CreateTime")
     OUTLET_KEYS = ("Art_Media_Name", "Art_MediaName")
     SUMMARY_KEYS = ("Art_Digest",)
+    URL_KEYS = ("Art_UniqueUrl", "Art_Url")
     ENVELOPE_KEYS = frozenset({"data", "success", "errorcode"})
 
     def parse(self, body: bytes, url: str = "", declared_encoding: str | None = None) -> ArticleText:
@@ -443,6 +459,8 @@ class ArticleApiParser:
         result.date_raw = _first(record, *self.DATE_KEYS)
         result.outlet = _first(record, *self.OUTLET_KEYS)
         result.summary = _first(record, *self.SUMMARY_KEYS)
+        page = _first(record, *self.URL_KEYS)
+        result.url = page if page.startswith(("http://", "https://")) and extract_code(page) else ""
         return result
 
     @staticmethod
@@ -582,7 +600,7 @@ def entries_by_code(entries: Iterable[FeedEntry]) -> dict[str, FeedEntry]:
         if current.kind != KIND_OUTLET and entry.kind == KIND_OUTLET:
             current, entry = replace(entry), current
             chosen[current.code] = current
-        for name in ("title", "date_raw", "outlet", "digest", "url_w"):
+        for name in ("title", "date_raw", "outlet", "digest", "url_w", "flash"):
             if not getattr(current, name) and getattr(entry, name):
                 setattr(current, name, getattr(entry, name))
     return chosen

@@ -19,7 +19,9 @@ from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import UsageError
 from scrapy.http import Response
+from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
 from newscrawler.ids import extract_code, split_list_arg
@@ -28,29 +30,33 @@ from newscrawler.outcomes import failure_reason
 from newscrawler.session import ArchiveSession
 from newscrawler.sources.eastmoney import (
     PAGEABLE_SHAPES,
-    SHAPE_FASTNEWS,
     ArticleText,
     FeedEntry,
     FeedParser,
     FeedResult,
     SourceError,
     entries_by_code,
+    merge_text,
     next_page_url,
 )
-from newscrawler.spiders.finews import usage_error
 from newscrawler.spiders.text import ArticleTextMixin, content_type_encoding, failed_url, referer_for
 
 logger = logging.getLogger(__name__)
+
+
+def positive_int(value: object, name: str) -> int:
+    """*value* as a positive integer; ``UsageError`` (naming *name* and the value) otherwise."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise UsageError(f"{name} must be a positive integer, got {value!r}")
+    return int(text)
 
 
 def parse_pages(value: object) -> int | None:
     """``-a pages=N``: a positive integer, or None when not given."""
     if value is None or value == "":
         return None
-    text = str(value).strip()
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise usage_error(f"-a pages must be a positive integer, got {value!r}")
-    return int(text)
+    return positive_int(value, "-a pages")
 
 
 class EastmoneySpider(ArticleTextMixin, Spider):
@@ -75,7 +81,7 @@ class EastmoneySpider(ArticleTextMixin, Spider):
         self.code_args = split_list_arg(codes) if codes else []
         #: ``-a pages=N``: read N pages of every pageable feed, whatever they hold (a backfill).
         self.pages = parse_pages(pages)
-        self.max_pages = max(1, int(max_pages))
+        self.max_pages = positive_int(max_pages, "EASTMONEY_FEED_MAX_PAGES")
         self.text_url = text_url
         self.article_api_url = article_api_url
         self.article_url = article_url
@@ -93,11 +99,18 @@ class EastmoneySpider(ArticleTextMixin, Spider):
         kwargs.setdefault("text_url", settings.get("EASTMONEY_TEXT_URL"))
         kwargs.setdefault("article_api_url", settings.get("EASTMONEY_ARTICLE_API_URL"))
         kwargs.setdefault("article_url", settings.get("EASTMONEY_ARTICLE_URL"))
-        kwargs.setdefault("max_pages", settings.getint("EASTMONEY_FEED_MAX_PAGES"))
+        kwargs.setdefault("max_pages", settings.get("EASTMONEY_FEED_MAX_PAGES"))
         kwargs.setdefault("referers", settings.getdict("EASTMONEY_REFERERS"))
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, EastmoneySpider)
         return spider
+
+    @classmethod
+    def check_arguments(cls, settings: Settings, spargs: Mapping[str, Any]) -> None:
+        """Raise ``UsageError`` (one line naming the value) for arguments and settings this
+        spider cannot run with; ``scrapy crawl`` calls it before anything is fetched."""
+        parse_pages(spargs.get("pages"))
+        positive_int(settings.get("EASTMONEY_FEED_MAX_PAGES"), "EASTMONEY_FEED_MAX_PAGES")
 
     # --- start -----------------------------------------------------------------------------
 
@@ -109,7 +122,8 @@ class EastmoneySpider(ArticleTextMixin, Spider):
                     self._inc("errors", "bad_code_argument")
                     logger.error("Not an article code, infoCode or article URL: %r", raw)
                     continue
-                for output in self.text_requests(FeedEntry(code=code, kind="", shape="codes"), explicit=True):
+                entry = FeedEntry(code=code, kind="", shape="codes", metadata_wins=False)
+                for output in self.text_requests(entry, explicit=True):
                     yield output
             return
         if not self.feed_urls:
@@ -216,15 +230,16 @@ class EastmoneySpider(ArticleTextMixin, Spider):
 
     # --- no text anywhere ---------------------------------------------------------------------
 
-    def no_text(self, entry: FeedEntry, why: str, meta: Mapping[str, Any]) -> Iterator[Article]:
-        """A fast-news flash is its own text: with no source answering, it is written from
-        its ``summary`` (its title when it has none; SPEC §3.2), as one escaped paragraph;
-        anything else is counted and logged as lost."""
-        flash = entry.digest or entry.title
-        if entry.shape != SHAPE_FASTNEWS or not flash:
-            yield from super().no_text(entry, why, meta)
+    def no_text(
+        self, entry: FeedEntry, why: str, meta: Mapping[str, Any], texts: tuple[ArticleText, ...] = ()
+    ) -> Iterator[Article]:
+        """A fast-news flash is its own text (SPEC §3.2): with no text from any source, it
+        is written from its ``summary`` (its title when it has none), as one escaped
+        paragraph, also when the article came as an outlet post of a column list too."""
+        if not entry.flash:
+            yield from super().no_text(entry, why, meta, texts)
             return
         self._inc("fallback", "flash_summary")
         logger.warning("No text for flash %s (%s): writing it from its summary", entry.code, why)
-        text = ArticleText(body=f"<p>{html.escape(flash, quote=False)}</p>", source="flash")
-        yield self.build_article(entry, text, self.article_page_url(entry.code))
+        flash = ArticleText(body=f"<p>{html.escape(entry.flash, quote=False)}</p>", source="flash")
+        yield self.build_article(entry, merge_text(flash, *texts), self.article_page_url(entry.code))

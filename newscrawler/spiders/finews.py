@@ -42,7 +42,7 @@ from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import failure_reason
 from newscrawler.posts import is_safe_slug, normalize_outlet
 from newscrawler.session import ArchiveSession
-from newscrawler.sources.eastmoney import FeedEntry
+from newscrawler.sources.eastmoney import ArticleText, FeedEntry
 from newscrawler.sources.finews import (
     EMNEWS_SLUG,
     SOURCE_NAME,
@@ -416,11 +416,13 @@ class FinewsSpider(ArticleTextMixin, Spider):
         entry = replace(self.entry_for(article), metadata_wins=False)
         yield from self.text_requests(entry, meta={ARCHIVED_META: article})
 
-    def no_text(self, entry: FeedEntry, why: str, meta: Mapping[str, Any]) -> Iterator[Article]:
+    def no_text(
+        self, entry: FeedEntry, why: str, meta: Mapping[str, Any], texts: tuple[ArticleText, ...] = ()
+    ) -> Iterator[Article]:
         """No source has the original: the archived page's Article instead."""
         archived = meta.get(ARCHIVED_META)
         if not isinstance(archived, Article) or archived.code != entry.code:
-            yield from super().no_text(entry, why, meta)
+            yield from super().no_text(entry, why, meta, texts)
             return
         self._inc("fallback", "archive_page")
         logger.warning(

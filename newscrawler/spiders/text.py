@@ -22,7 +22,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from w3lib.encoding import http_content_type_encoding
 
-from newscrawler.ids import info_code
+from newscrawler.cleaning import clean_body
+from newscrawler.ids import CANONICAL_ARTICLE_URL, info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import counter, failure_reason, requested_url
 from newscrawler.sources.eastmoney import (
@@ -83,22 +84,27 @@ class SourceDisabled(IgnoreRequest):
 class SourceBreaker:
     """Per-run circuit breaker of the text sources: a source whose requests failed at the
     connection level for ``threshold`` articles in a row is disabled for the rest of the
-    run; any answer from it (even an HTTP error) resets its count."""
+    run; any answer from it (even an HTTP error) resets its count. Attempts are counted
+    as they fail, before Scrapy retries them (:class:`newscrawler.middlewares.TextSourceBreakerMiddleware`),
+    so a dead host costs about ``threshold`` articles' attempts, not every article's."""
 
     def __init__(self, threshold: int = BREAKER_THRESHOLD) -> None:
         self.threshold = threshold
-        self._failures: dict[str, int] = {}
+        #: source -> the articles whose last attempt failed, in a row
+        self._failing: dict[str, set[str]] = {}
         self.disabled: set[str] = set()
 
     def answered(self, source: str) -> None:
-        self._failures[source] = 0
+        self._failing.pop(source, None)
 
-    def failed(self, source: str) -> bool:
-        """Count a connection-level failure; True when this one switches the source off."""
+    def failed(self, source: str, code: str) -> bool:
+        """Count a connection-level failure for article *code*; True when this one
+        switches the source off."""
         if source in self.disabled:
             return False
-        self._failures[source] = self._failures.get(source, 0) + 1
-        if self._failures[source] >= self.threshold:
+        failing = self._failing.setdefault(source, set())
+        failing.add(code)
+        if len(failing) >= self.threshold:
             self.disabled.add(source)
             return True
         return False
@@ -173,11 +179,10 @@ class ArticleTextMixin:
         if step < len(self.text_sources):
             yield self._source_request(entry, step, texts, meta)
             return
-        merged = merge_text(*texts)
-        if not merged.body:
-            yield from self.no_text(entry, why, meta)
+        if not any(text.body and not text.blank for text in texts):
+            yield from self.no_text(entry, why, meta, texts)
             return
-        yield self._built(entry, texts, merged)
+        yield self._built(entry, texts)
 
     def _source_request(
         self, entry: FeedEntry, step: int, texts: tuple[ArticleText, ...], meta: Mapping[str, Any]
@@ -234,18 +239,18 @@ class ArticleTextMixin:
             logger.warning("%s %s unusable (%s), trying the next source", label, response.url, exc.reason)
             yield from self._ask(entry, step + 1, texts, response.meta, f"{label} {response.url} unusable")
             return
+        text.blank = bool(text.body) and not clean_body(text.body, response.url)
         texts = (*texts, text)
-        if not text.body:
+        if not text.body or text.blank:
             self._inc("fallback", f"{source.name}_no_text")
             logger.info("%s %s has no text, trying the next source", label, response.url)
             yield from self._ask(entry, step + 1, texts, response.meta, f"{label} {response.url} has no text")
             return
-        merged = merge_text(*texts)
-        if self._missing_metadata(entry, merged) and step + 1 < len(self.text_sources):
+        if self._missing_metadata(entry, merge_text(*texts)) and step + 1 < len(self.text_sources):
             self._inc("fallback", f"{source.name}_no_metadata")
             yield from self._ask(entry, step + 1, texts, response.meta, "")
             return
-        yield self._built(entry, texts, merged)
+        yield self._built(entry, texts)
 
     def source_failed(self, failure: Any) -> Iterator[Request | Article]:
         request = failure.request
@@ -261,44 +266,45 @@ class ArticleTextMixin:
         if reason == "ignored":
             return
         self._inc("errors", f"{source.name}_{reason}")
-        if reason not in CONNECTION_FAILURES:
-            self.breaker.answered(source.name)
-        elif self.breaker.failed(source.name):
-            self._inc("text", f"{source.name}_disabled")
-            logger.error(
-                "%s failed at the connection level for %d articles in a row (last: %s, %s): "
-                "not asked again in this run",
-                label,
-                self.breaker.threshold,
-                failed_url(request),
-                reason,
-            )
         logger.warning("%s %s failed (%s), trying the next source", label, failed_url(request), reason)
         yield from self._ask(
             entry, step + 1, texts, request.meta, f"{label} {failed_url(request)} failed ({reason})"
         )
 
-    def _built(self, entry: FeedEntry, texts: tuple[ArticleText, ...], merged: ArticleText) -> Article:
-        """The article from *merged*, counted under the source its body came from."""
-        name = next((text.source for text in texts if text.body), "")
-        self._inc("text", f"from_{name}")
-        api_text = next((t for t in texts if t.source == ARTICLE_API and t.body), None)
-        return self.build_article(entry, merged, self._source_url_of(entry, name), preferred=api_text)
+    def _built(self, entry: FeedEntry, texts: tuple[ArticleText, ...]) -> Article:
+        """The article from what the sources said: the body of the first that has text,
+        each other field from the first that has it; counted under the body's source."""
+        merged = merge_text(*texts)
+        body = next((text for text in texts if text.body and not text.blank), None)
+        if body is None:  # only blank bodies: the pipelines drop it (empty_body)
+            body = next(text for text in texts if text.body)
+        merged.body = body.body
+        self._inc("text", f"from_{body.source}")
+        api_text = next((t for t in texts if t.source == ARTICLE_API and t.body and not t.blank), None)
+        return self.build_article(entry, merged, self._source_url_of(entry, body.source), preferred=api_text)
 
     def _source_url_of(self, entry: FeedEntry, name: str) -> str:
         source = next((s for s in self.text_sources if s.name == name), None)
         return source.url(entry.code) if source else ""
 
-    def no_text(self, entry: FeedEntry, why: str, meta: Mapping[str, Any]) -> Iterator[Article]:
-        """No source had the text: count it and log it. Spiders with another source override this."""
+    def no_text(
+        self, entry: FeedEntry, why: str, meta: Mapping[str, Any], texts: tuple[ArticleText, ...] = ()
+    ) -> Iterator[Article]:
+        """No source had text. A body that cleans to nothing goes on to the pipelines,
+        which refuse it (``dropped/empty_body``); with no body at all it is counted and
+        logged as lost. Spiders with another source override this."""
+        if any(text.body for text in texts):
+            yield self._built(entry, texts)
+            return
         self._inc("errors", "no_text")
         logger.error("No text for article %s: %s", entry.code, why)
-        return iter(())
 
     @staticmethod
     def _missing_metadata(entry: FeedEntry, text: ArticleText) -> bool:
         if not (entry.title or text.title) or not (entry.date_raw or text.date_raw):
             return True
+        if entry.kind == KIND_OUTLET:
+            return not (entry.outlet or text.outlet)
         return not entry.kind and not text.outlet
 
     def build_article(
@@ -320,7 +326,7 @@ class ArticleTextMixin:
             outlet = entry.outlet or text.outlet
         digest = entry.digest or (text.summary if kind == KIND_EMNEWS else "")
         page_url = self.article_page_url(entry.code)
-        source_url = entry.url_w or page_url
+        source_url = entry.url_w or page_url or text.url or CANONICAL_ARTICLE_URL.format(code=entry.code)
         sources = [s for s in (entry.shape, "text") if s]
         return Article(
             code=entry.code,
