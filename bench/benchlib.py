@@ -182,6 +182,8 @@ def crawl_settings(
     settings = {
         "EASTMONEY_FEEDS": f"{base}/feed.json",
         "EASTMONEY_TEXT_URL": f"{base}/NewsData/GetNewsText.do?id={{info_code}}",
+        # The bench server answers the text API; no request may reach the real article API.
+        "EASTMONEY_ARTICLE_API_URL": "",
         "EASTMONEY_ARTICLE_URL": f"{base}/a/{{code}}.html",
         "LOG_LEVEL": "WARNING",
         "DOWNLOAD_DELAY": "0",
