@@ -149,8 +149,9 @@ class CleanPipeline:
 class DedupPipeline:
     """One post per article: drops an article whose code was handled in this run or is
     already archived (``newscrawler/duplicates/code``, ``.../known``), and the same
-    story under another code: same cleaned text, or a near duplicate by SimHash
-    (``newscrawler/duplicates/content_exact``, ``.../content_near``). Content matches
+    story under another code: same cleaned text, or a near duplicate by SimHash with the
+    same figures (``newscrawler/duplicates/content_exact``, ``.../content_near``; the
+    decision of :func:`~newscrawler.fingerprint.is_same_story`). Content matches
     only count against posts dated within ``DEDUP_CONTENT_WINDOW_DAYS`` (0: any date),
     so a routine flash repeated word for word on another day is not lost."""
 
@@ -186,8 +187,8 @@ class DedupPipeline:
         run = self.session.run_store  # this run's posts, not yet committed to the store
         match = None
         if fp.text_hash:
-            match = find_duplicate(run, fp.text_hash, fp.simhash) or find_duplicate(
-                store, fp.text_hash, fp.simhash
+            match = find_duplicate(run, fp.text_hash, fp.simhash, fp.figures) or find_duplicate(
+                store, fp.text_hash, fp.simhash, fp.figures
             )
         if match is not None and match != item.code:
             other = run.get(match) or store.get(match)

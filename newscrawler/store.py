@@ -12,7 +12,17 @@ Records are added only after their post is durably written: a record says
 "this post exists". Near-duplicate lookups use the banding trick: the 64-bit
 SimHash is cut into four 16-bit bands, each indexed; two hashes within
 Hamming distance 3 agree on at least one band exactly (pigeonhole), so the
-candidates are the rows sharing a band, checked in Python.
+candidates are the rows sharing a band, checked in Python. Dedup passes the
+item's figures digest (:func:`~newscrawler.fingerprint.figures_digest`): only
+records with the same figures are candidates, and a record without a digest
+(written before schema version 2) is never one: it still matches exactly.
+
+Schema versions (``PRAGMA user_version``): 1, the first; 2 adds the column
+``figures`` (the figures digest, NULL for the records of version 1, whose text
+the store does not have) and puts it in the band indexes, so that the
+figures are compared in the index. Opening a version-1 store migrates it in
+one transaction (the band indexes are rebuilt: about 7 s for a million
+records, once).
 
 SQLite settings: WAL journal (readers never block the writer, a crash leaves
 the database consistent), ``synchronous=FULL``: each commit is fsynced, so a
@@ -51,7 +61,7 @@ _BAND_BITS = 16
 _BAND_MASK = (1 << _BAND_BITS) - 1
 _U64 = 1 << 64
 _MASK64 = _U64 - 1
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 #: ``meta`` key set when a bootstrap from the archive completed.
 META_BOOTSTRAPPED_AT = "bootstrapped_at"
 
@@ -82,13 +92,19 @@ class StoredArticle:
     simhash: int | None = None
     #: The post's date as written in its header (``2022-03-28 17:04:37 +0800``), "" when unknown.
     date: str = ""
+    #: 64-bit figures digest (unsigned, :func:`~newscrawler.fingerprint.figures_digest`), or None
+    #: when unknown (no text, too short for near matching, or recorded before schema version 2):
+    #: then never near-matched.
+    figures: int | None = None
 
     @classmethod
     def of(
         cls, *, code: str, path: str, kind: str, slug: str, fingerprint: Fingerprint, date: str
     ) -> StoredArticle:
         """The record of a post whose text has *fingerprint*."""
-        return cls(code, path, kind, slug, fingerprint.text_hash, fingerprint.simhash, date)
+        return cls(
+            code, path, kind, slug, fingerprint.text_hash, fingerprint.simhash, date, fingerprint.figures
+        )
 
     def __post_init__(self) -> None:
         if not is_code(self.code):
@@ -97,6 +113,8 @@ class StoredArticle:
             raise ValueError(f"not a SHA-256 hex digest: {self.text_hash!r}")
         if self.simhash is not None and not 0 <= self.simhash < _U64:
             raise ValueError(f"simhash out of the unsigned 64-bit range: {self.simhash}")
+        if self.figures is not None and not 0 <= self.figures < _U64:
+            raise ValueError(f"figures digest out of the unsigned 64-bit range: {self.figures}")
 
 
 def _is_hex(value: str) -> bool:
@@ -120,7 +138,9 @@ class SeenStore(Protocol):
 
     def find_exact(self, text_hash: str) -> str | None: ...
 
-    def find_near(self, simhash: int, max_distance: int = BAND_MAX_DISTANCE) -> str | None: ...
+    def find_near(
+        self, simhash: int, max_distance: int = BAND_MAX_DISTANCE, *, figures: int | None = None
+    ) -> str | None: ...
 
     def slug_for(self, outlet: str) -> str | None: ...
 
@@ -165,13 +185,15 @@ def to_unsigned64(value: int) -> int:
     return value & _MASK64
 
 
-def _check_query(simhash: int, max_distance: int) -> int:
+def _check_query(simhash: int, max_distance: int, figures: int | None) -> int:
     if not 0 <= max_distance <= BAND_MAX_DISTANCE:
         raise ValueError(
             f"max_distance must be 0..{BAND_MAX_DISTANCE} (4 x 16-bit bands), got {max_distance}"
         )
     if not -(1 << 63) <= simhash < _U64:
         raise ValueError(f"not a 64-bit simhash: {simhash}")
+    if figures is not None and not -(1 << 63) <= figures < _U64:
+        raise ValueError(f"not a 64-bit figures digest: {figures}")
     return simhash & _MASK64
 
 
@@ -185,19 +207,24 @@ def _best(query: int, candidates: Iterable[tuple[str, int]], max_distance: int) 
     return best[1] if best else None
 
 
-def find_duplicate(store: SeenStore, text_hash: str, simhash: int | None) -> str | None:
-    """The code of an archived article with the same text (exact hash) or a near one (SimHash).
+def find_duplicate(
+    store: SeenStore, text_hash: str, simhash: int | None, figures: int | None = None
+) -> str | None:
+    """The code of an archived article with the same text (exact hash) or a near one: SimHash
+    within ``BAND_MAX_DISTANCE`` bits and the same *figures* digest
+    (:func:`~newscrawler.fingerprint.is_same_story` decides the same way).
 
     Pass ``simhash=None`` for texts too short for near matching
-    (:data:`~newscrawler.fingerprint.NEAR_MIN_CHARS`); an empty *text_hash*
-    (no text) matches nothing.
+    (:data:`~newscrawler.fingerprint.NEAR_MIN_CHARS`); without *figures*
+    (unknown) there is no near match either; an empty *text_hash* (no text)
+    matches nothing.
     """
     if text_hash:
         code = store.find_exact(text_hash)
         if code is not None:
             return code
-    if simhash is not None:
-        return store.find_near(simhash, BAND_MAX_DISTANCE)
+    if simhash is not None and figures is not None:
+        return store.find_near(simhash, BAND_MAX_DISTANCE, figures=figures)
     return None
 
 
@@ -266,17 +293,24 @@ class MemoryStore:
         codes = self._exact.get(text_hash) if text_hash else None
         return min(codes) if codes else None
 
-    def find_near(self, simhash: int, max_distance: int = BAND_MAX_DISTANCE) -> str | None:
+    def find_near(
+        self, simhash: int, max_distance: int = BAND_MAX_DISTANCE, *, figures: int | None = None
+    ) -> str | None:
+        """The closest record within *max_distance* bits of *simhash* (ties: the lowest
+        code); with *figures*, among the records with that figures digest only (records
+        without one never qualify). Without *figures*, a SimHash-only lookup: dedup always
+        passes them (:func:`find_duplicate`)."""
         self._live()
-        query = _check_query(simhash, max_distance)
+        query = _check_query(simhash, max_distance, figures)
+        wanted = None if figures is None else figures & _MASK64
         codes: set[str] = set()
         for index, band in zip(self._bands, bands(query), strict=True):
             codes |= index.get(band, set())
         candidates = []
         for code in codes:
-            value = self._articles[code].simhash
-            if value is not None:
-                candidates.append((code, value))
+            record = self._articles[code]
+            if record.simhash is not None and (wanted is None or record.figures == wanted):
+                candidates.append((code, record.simhash))
         return _best(query, candidates, max_distance)
 
     def slug_for(self, outlet: str) -> str | None:
@@ -334,33 +368,55 @@ CREATE TABLE IF NOT EXISTS articles (
     text_hash BLOB,                -- 32-byte SHA-256, NULL without text
     simhash INTEGER,               -- signed 64-bit, NULL when not near-eligible
     b0 INTEGER, b1 INTEGER, b2 INTEGER, b3 INTEGER,  -- its 16-bit bands
-    date TEXT NOT NULL
+    date TEXT NOT NULL,
+    figures INTEGER                -- signed 64-bit figures digest, NULL when unknown (schema 2)
 );
 CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash) WHERE text_hash IS NOT NULL;
-CREATE INDEX IF NOT EXISTS articles_b0 ON articles(b0, simhash) WHERE b0 IS NOT NULL;
-CREATE INDEX IF NOT EXISTS articles_b1 ON articles(b1, simhash) WHERE b1 IS NOT NULL;
-CREATE INDEX IF NOT EXISTS articles_b2 ON articles(b2, simhash) WHERE b2 IS NOT NULL;
-CREATE INDEX IF NOT EXISTS articles_b3 ON articles(b3, simhash) WHERE b3 IS NOT NULL;
 CREATE TABLE IF NOT EXISTS slugs (outlet TEXT PRIMARY KEY, slug TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
+# The band indexes of schema 2: (band, figures, simhash), covering both lookups (code is the rowid).
+_BAND_INDEXES = """
+CREATE INDEX IF NOT EXISTS articles_b0 ON articles(b0, figures, simhash) WHERE b0 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS articles_b1 ON articles(b1, figures, simhash) WHERE b1 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS articles_b2 ON articles(b2, figures, simhash) WHERE b2 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS articles_b3 ON articles(b3, figures, simhash) WHERE b3 IS NOT NULL;
+"""
+
+# Version 1 -> 2: the figures column (NULL: unknown) and the band indexes with it.
+_MIGRATE_1_TO_2 = """
+ALTER TABLE articles ADD COLUMN figures INTEGER;
+DROP INDEX IF EXISTS articles_b0;
+DROP INDEX IF EXISTS articles_b1;
+DROP INDEX IF EXISTS articles_b2;
+DROP INDEX IF EXISTS articles_b3;
+"""
+
 _UPSERT = """
-INSERT INTO articles (code, path, kind, slug, text_hash, simhash, b0, b1, b2, b3, date)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO articles (code, path, kind, slug, text_hash, simhash, b0, b1, b2, b3, date, figures)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(code) DO UPDATE SET
     path = excluded.path, kind = excluded.kind, slug = excluded.slug,
     text_hash = excluded.text_hash, simhash = excluded.simhash,
-    b0 = excluded.b0, b1 = excluded.b1, b2 = excluded.b2, b3 = excluded.b3, date = excluded.date
+    b0 = excluded.b0, b1 = excluded.b1, b2 = excluded.b2, b3 = excluded.b3, date = excluded.date,
+    figures = excluded.figures
 """
 
-# Each band index covers (band, simhash, code): candidates come from the indexes alone.
+# Each band index covers (band, figures, simhash, code): candidates come from the indexes alone,
+# and with the figures only those with the item's digest (NULL, unknown, equals nothing).
 # A row found through two bands comes twice: harmless to the distance check.
 _NEAR = """
 SELECT code, simhash FROM articles WHERE b0 = ?
 UNION ALL SELECT code, simhash FROM articles WHERE b1 = ?
 UNION ALL SELECT code, simhash FROM articles WHERE b2 = ?
 UNION ALL SELECT code, simhash FROM articles WHERE b3 = ?
+"""
+_NEAR_FIGURES = """
+SELECT code, simhash FROM articles WHERE b0 = ? AND figures = ?
+UNION ALL SELECT code, simhash FROM articles WHERE b1 = ? AND figures = ?
+UNION ALL SELECT code, simhash FROM articles WHERE b2 = ? AND figures = ?
+UNION ALL SELECT code, simhash FROM articles WHERE b3 = ? AND figures = ?
 """
 
 IntegrityCheck = Literal["quick", "full", "none"]
@@ -382,6 +438,7 @@ def _row(record: StoredArticle) -> tuple[object, ...]:
         signed,
         *band_values,
         record.date,
+        None if record.figures is None else to_signed64(record.figures),
     )
 
 
@@ -430,15 +487,38 @@ class SQLiteStore:
             if problems != ["ok"]:
                 raise sqlite3.DatabaseError("; ".join(str(p) for p in problems))
         if version < _SCHEMA_VERSION:
-            # One transaction (executescript would commit on its own).
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-            conn.execute("COMMIT")
+            self._create_or_migrate(conn)
         else:
             conn.execute("SELECT count(*) FROM meta").fetchone()
+
+    def _create_or_migrate(self, conn: sqlite3.Connection) -> None:
+        """Create the schema, or bring an older one up to date: one transaction (executescript
+        would commit on its own), so a killed migration leaves the old version intact."""
+        conn.execute("BEGIN IMMEDIATE")
+        version = 0
+        try:
+            # Read again under the write lock: another connection may have done it meanwhile.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 1:
+                script = _MIGRATE_1_TO_2 + _BAND_INDEXES
+                logger.info("Migrating the seen-articles store %s to schema version 2 (figures)", self.path)
+            elif version == 0:
+                script = _SCHEMA + _BAND_INDEXES
+            else:
+                script = ""
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={max(version, _SCHEMA_VERSION)}")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if version == 1 and isinstance(exc, sqlite3.DatabaseError):
+                # Not StoreCorrupt: the version-1 store is left as it was (rolled back); a failed
+                # migration (a full disk, say) must not get it moved aside and rebuilt.
+                raise StoreError(f"cannot migrate store {self.path} to schema version 2: {exc}") from exc
+            raise
+        conn.execute("COMMIT")
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -477,7 +557,7 @@ class SQLiteStore:
         if not is_code(code):
             return None
         row = self._db.execute(
-            "SELECT code, path, kind, slug, text_hash, simhash, date FROM articles WHERE code = ?",
+            "SELECT code, path, kind, slug, text_hash, simhash, date, figures FROM articles WHERE code = ?",
             (int(code),),
         ).fetchone()
         if row is None:
@@ -490,6 +570,7 @@ class SQLiteStore:
             text_hash=row[4].hex() if row[4] is not None else "",
             simhash=to_unsigned64(row[5]) if row[5] is not None else None,
             date=row[6],
+            figures=to_unsigned64(row[7]) if row[7] is not None else None,
         )
 
     def add(self, record: StoredArticle) -> None:
@@ -512,9 +593,16 @@ class SQLiteStore:
         row = self._db.execute("SELECT min(code) FROM articles WHERE text_hash = ?", (key,)).fetchone()
         return str(row[0]) if row and row[0] is not None else None
 
-    def find_near(self, simhash: int, max_distance: int = BAND_MAX_DISTANCE) -> str | None:
-        query = _check_query(simhash, max_distance)
-        rows = self._db.execute(_NEAR, bands(query))
+    def find_near(
+        self, simhash: int, max_distance: int = BAND_MAX_DISTANCE, *, figures: int | None = None
+    ) -> str | None:
+        """See :meth:`MemoryStore.find_near`."""
+        query = _check_query(simhash, max_distance, figures)
+        if figures is None:
+            rows = self._db.execute(_NEAR, bands(query))
+        else:
+            wanted = to_signed64(figures & _MASK64)
+            rows = self._db.execute(_NEAR_FIGURES, [v for band in bands(query) for v in (band, wanted)])
         return _best(query, ((str(code), to_unsigned64(value)) for code, value in rows), max_distance)
 
     def slug_for(self, outlet: str) -> str | None:

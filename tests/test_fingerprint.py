@@ -16,10 +16,12 @@ from newscrawler.fingerprint import (
     DIGIT_WEIGHT,
     NEAR_MAX_DISTANCE,
     NEAR_MIN_CHARS,
+    figures,
     fingerprint,
     hamming,
     html_to_text,
     is_near_duplicate,
+    is_same_story,
     normalize_text,
     simhash,
     text_hash,
@@ -153,6 +155,22 @@ MUST_NOT_MERGE = {
     "unrelated articles": (MARKET, PROPERTY),
 }
 
+#: Same wording, other figures: SimHash alone would merge them (distance 0-3); the figures rule must not.
+FIGURES_DIFFER = {
+    "corrected figure": (SOLAR, SOLAR.replace("同比增长11.9%", "同比增长12.9%")),
+    "corrected share 66.6% -> 66.5%": (SOLAR, SOLAR.replace("66.6%", "66.5%")),
+    "clause with a figure added": (
+        SOLAR,
+        SOLAR.replace("保持较高水平。", "保持较高水平，同比提高0.5个百分点。"),
+    ),
+    "clause with a figure removed": (SOLAR, SOLAR.replace("，同比增长148%", "")),
+    "two figures swapped": (
+        SOLAR,
+        SOLAR.replace("水电装机3.98亿千瓦、风电装机3.37亿千瓦", "水电装机3.37亿千瓦、风电装机3.98亿千瓦"),
+    ),
+    "another year": (ANNUAL, ANNUAL.replace("2022年度经营目标", "2023年度经营目标")),
+}
+
 
 @pytest.mark.parametrize(("a", "b"), list(MUST_MERGE.values()), ids=list(MUST_MERGE))
 def test_same_story_with_small_edits_is_a_duplicate(a: str, b: str) -> None:
@@ -163,11 +181,26 @@ def test_same_story_with_small_edits_is_a_duplicate(a: str, b: str) -> None:
 
 @pytest.mark.parametrize(("a", "b"), list(MUST_MERGE.values()), ids=list(MUST_MERGE))
 def test_must_merge_pairs_match_through_the_store_lookups(a: str, b: str) -> None:
-    """The store decides by exact hash, else SimHash distance: check those, not only the helper."""
+    """The store decides by exact hash, else SimHash distance and figures digest: check those,
+    not only the helper. Every must-merge edit keeps the figures (none changes a number)."""
     fa, fb = fingerprint(a), fingerprint(b)
+    assert figures(a) == figures(b)
+    assert fa.figures is not None and fa.figures == fb.figures
+    assert is_same_story(fa, fb) and is_same_story(fb, fa)
     if fa.text_hash != fb.text_hash:
         assert fa.simhash is not None and fb.simhash is not None
         assert hamming(fa.simhash, fb.simhash) <= NEAR_MAX_DISTANCE
+
+
+@pytest.mark.parametrize(("a", "b"), list(FIGURES_DIFFER.values()), ids=list(FIGURES_DIFFER))
+def test_same_wording_with_other_figures_is_not_a_duplicate(a: str, b: str) -> None:
+    fa, fb = fingerprint(a), fingerprint(b)
+    assert fa.simhash is not None and fb.simhash is not None
+    assert hamming(fa.simhash, fb.simhash) <= NEAR_MAX_DISTANCE  # SimHash alone would merge them
+    assert figures(a) != figures(b)
+    assert fa.figures != fb.figures
+    assert not is_near_duplicate(a, b)
+    assert not is_near_duplicate(b, a)
 
 
 @pytest.mark.parametrize(("a", "b"), list(MUST_NOT_MERGE.values()), ids=list(MUST_NOT_MERGE))
@@ -204,6 +237,7 @@ def test_no_text_is_never_a_duplicate() -> None:
     assert fingerprint("") == fingerprint("，。 \n")
     assert fingerprint("").text_hash == ""
     assert fingerprint("").simhash is None
+    assert fingerprint("").figures is None
     assert not is_near_duplicate("", "")
     assert not is_near_duplicate("。", " ")
 

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HASH_A = "a" * 64
 HASH_B = "b" * 64
 HIGH = 0xF0E1D2C3B4A59687  # >= 2**63: stored as a negative SQLite integer
+FIGS = 0x8000_0000_DEAD_BEEF  # a figures digest >= 2**63 too
 
 
 def record(code: str, **fields: object) -> StoredArticle:
@@ -169,11 +170,75 @@ def test_records_without_simhash_are_not_near_matched(store: SeenStore) -> None:
 
 
 def test_find_duplicate(store: SeenStore) -> None:
-    store.add_many([record(code(1), text_hash=HASH_A, simhash=HIGH), record(code(2), text_hash=HASH_B)])
-    assert find_duplicate(store, HASH_B, HIGH) == code(2)  # exact first
-    assert find_duplicate(store, "c" * 64, HIGH ^ 1) == code(1)
+    store.add_many(
+        [
+            record(code(1), text_hash=HASH_A, simhash=HIGH, figures=FIGS),
+            record(code(2), text_hash=HASH_B),
+            record(code(3), text_hash="d" * 64, simhash=0x1234_5678_9ABC_DEF0),  # no figures digest
+        ]
+    )
+    assert find_duplicate(store, HASH_B, HIGH, FIGS) == code(2)  # exact first
+    assert find_duplicate(store, HASH_B, None) == code(2)  # exact matches need no figures
+    assert find_duplicate(store, "d" * 64, None) == code(3)  # nor do they need the record's
+    assert find_duplicate(store, "c" * 64, HIGH ^ 1, FIGS) == code(1)
+    assert find_duplicate(store, "c" * 64, HIGH ^ 1, FIGS ^ 1) is None  # other figures: another story
+    assert find_duplicate(store, "c" * 64, HIGH ^ 1) is None  # figures unknown: when unsure, keep
+    assert find_duplicate(store, "c" * 64, 0x1234_5678_9ABC_DEF0, FIGS) is None  # the record's unknown
     assert find_duplicate(store, "c" * 64, None) is None
     assert find_duplicate(store, "", None) is None
+
+
+def test_find_near_with_figures_only_returns_records_with_the_same_figures(store: SeenStore) -> None:
+    store.add_many(
+        [
+            record(code(1), simhash=HIGH, figures=FIGS ^ 1),  # the closest, other figures
+            record(code(2), simhash=HIGH ^ 0b11, figures=FIGS),
+            record(code(3), simhash=HIGH ^ 0b1, figures=None),  # recorded before figures were kept
+            record(code(4), simhash=HIGH ^ 0b111, figures=FIGS),
+            record(code(5), simhash=None, text_hash=HASH_A, figures=FIGS),
+        ]
+    )
+    assert store.find_near(HIGH, 3, figures=FIGS) == code(2)
+    assert store.find_near(HIGH ^ 0b111, 0, figures=FIGS) == code(4)
+    assert store.find_near(HIGH, 3, figures=FIGS ^ 1) == code(1)
+    assert store.find_near(HIGH, 3, figures=FIGS ^ 2) is None
+    assert store.find_near(HIGH, 3) == code(1)  # SimHash only (tools, benches): any figures
+    assert store.find_near(HIGH ^ 0b1, 0) == code(3)
+    assert store.find_near(HIGH, 3, figures=to_signed64(FIGS)) == code(2)  # signed digests too
+    for value in (-(1 << 63) - 1, 1 << 64):
+        with pytest.raises(ValueError):
+            store.find_near(HIGH, 3, figures=value)
+
+
+@pytest.mark.parametrize("flipped", [(), (0,), (5, 40), (1, 17, 63), (15, 16, 31)])
+def test_find_near_with_figures_finds_every_hash_within_three_bits(
+    store: SeenStore, flipped: tuple[int, ...]
+) -> None:
+    store.add(record(code(1), simhash=HIGH, figures=FIGS))
+    query = HIGH
+    for bit in flipped:
+        query ^= 1 << bit
+    assert store.find_near(query, 3, figures=FIGS) == code(1)
+    assert store.find_near(query, 3, figures=FIGS ^ (1 << 63)) is None
+
+
+def test_figures_digest_is_kept_and_reindexed(store: SeenStore) -> None:
+    store.add(record(code(1), text_hash=HASH_A, simhash=HIGH, figures=FIGS))
+    assert store.get(code(1)) == record(code(1), text_hash=HASH_A, simhash=HIGH, figures=FIGS)
+    store.add(record(code(1), text_hash=HASH_A, simhash=HIGH, figures=FIGS ^ 1))  # upsert
+    assert store.find_near(HIGH, 0, figures=FIGS) is None
+    assert store.find_near(HIGH, 0, figures=FIGS ^ 1) == code(1)
+    got = store.get(code(1))
+    assert got is not None and got.figures == FIGS ^ 1
+
+
+def test_stored_article_of_a_fingerprint_carries_its_figures() -> None:
+    from newscrawler.fingerprint import fingerprint
+
+    fp = fingerprint("沪指收涨0.52%报3245.67点，两市成交额9876亿元。" * 5)
+    assert fp.figures is not None
+    rec = StoredArticle.of(code=code(1), path="p", kind="outlet", slug="s", fingerprint=fp, date="")
+    assert (rec.text_hash, rec.simhash, rec.figures) == (fp.text_hash, fp.simhash, fp.figures)
 
 
 def test_slugs(store: SeenStore) -> None:
@@ -222,6 +287,8 @@ def test_closed_store_refuses_work(store: SeenStore) -> None:
         {"text_hash": "g" * 64},
         {"simhash": -1},
         {"simhash": 1 << 64},
+        {"figures": -1},
+        {"figures": 1 << 64},
     ],
 )
 def test_invalid_records_are_refused(fields: dict[str, object]) -> None:
@@ -260,18 +327,129 @@ def test_sqlite_survives_reopen(tmp_path: Path) -> None:
 def test_sqlite_settings_and_signed_storage(tmp_path: Path) -> None:
     path = tmp_path / "seen.db"
     with SQLiteStore(path) as store:
-        store.add(record(code(1), simhash=HIGH))
+        store.add(record(code(1), simhash=HIGH, figures=FIGS))
         assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     raw = sqlite3.connect(path)
     try:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert raw.execute("SELECT simhash FROM articles").fetchone()[0] == HIGH - (1 << 64)
-        plan = " ".join(
-            str(row) for row in raw.execute("EXPLAIN QUERY PLAN SELECT code FROM articles WHERE b2 = 5")
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert raw.execute("SELECT simhash, figures FROM articles").fetchone() == (
+            HIGH - (1 << 64),
+            FIGS - (1 << 64),
         )
-        assert "articles_b2" in plan
+        for query in (
+            "SELECT code, simhash FROM articles WHERE b2 = 5",
+            "SELECT code, simhash FROM articles WHERE b2 = 5 AND figures = 7",
+        ):
+            plan = " ".join(str(row) for row in raw.execute(f"EXPLAIN QUERY PLAN {query}"))
+            assert "COVERING INDEX articles_b2" in plan, plan  # no table lookups
+            if "figures" in query:
+                assert "figures=?" in plan, plan  # the figures are compared in the index
     finally:
         raw.close()
+
+
+#: The schema of version 1 as it shipped (the figures digest came with version 2).
+_SCHEMA_V1 = """
+CREATE TABLE articles (
+    code INTEGER PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, slug TEXT NOT NULL,
+    text_hash BLOB, simhash INTEGER, b0 INTEGER, b1 INTEGER, b2 INTEGER, b3 INTEGER, date TEXT NOT NULL
+);
+CREATE INDEX articles_text_hash ON articles(text_hash) WHERE text_hash IS NOT NULL;
+CREATE INDEX articles_b0 ON articles(b0, simhash) WHERE b0 IS NOT NULL;
+CREATE INDEX articles_b1 ON articles(b1, simhash) WHERE b1 IS NOT NULL;
+CREATE INDEX articles_b2 ON articles(b2, simhash) WHERE b2 IS NOT NULL;
+CREATE INDEX articles_b3 ON articles(b3, simhash) WHERE b3 IS NOT NULL;
+CREATE TABLE slugs (outlet TEXT PRIMARY KEY, slug TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+PRAGMA user_version = 1;
+"""
+
+
+def _version_1_store(path: Path) -> None:
+    """A store as schema version 1 wrote it: code(1) near-eligible, code(2) short."""
+    raw = sqlite3.connect(path)
+    try:
+        raw.executescript(_SCHEMA_V1)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute(
+            "INSERT INTO articles VALUES (?, 'p1', 'outlet', 's', ?, ?, ?, ?, ?, ?, 'd1')",
+            (int(code(1)), bytes.fromhex(HASH_A), to_signed64(HIGH), *bands(HIGH)),
+        )
+        raw.execute(
+            "INSERT INTO articles VALUES (?, 'p2', 'emnews', 'emnews', ?, NULL, NULL, NULL, NULL, NULL, 'd2')",
+            (int(code(2)), bytes.fromhex(HASH_B)),
+        )
+        raw.execute("INSERT INTO slugs VALUES ('财联社', 'cailianshe')")
+        raw.execute("INSERT INTO meta VALUES (?, 'then')", (META_BOOTSTRAPPED_AT,))
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def test_sqlite_migrates_a_version_1_store(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    _version_1_store(path)
+    with SQLiteStore(path, integrity="full") as store:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 2
+        # Everything kept; the old records have no figures digest.
+        assert store.count() == 2
+        assert store.get(code(1)) == StoredArticle(code(1), "p1", "outlet", "s", HASH_A, HIGH, "d1", None)
+        assert store.get(code(2)) == StoredArticle(
+            code(2), "p2", "emnews", "emnews", HASH_B, None, "d2", None
+        )
+        assert store.slugs() == {"财联社": "cailianshe"}
+        assert store.get_meta(META_BOOTSTRAPPED_AT) == "then"
+        # Exact matches still work; near ones never against a record without figures.
+        assert find_duplicate(store, HASH_A, HIGH, FIGS) == code(1)
+        assert find_duplicate(store, HASH_B, None) == code(2)
+        assert find_duplicate(store, "c" * 64, HIGH ^ 1, FIGS) is None
+        assert store.find_near(HIGH ^ 1, 3) == code(1)  # SimHash only, as before
+        # New records get their digest and near-match by it.
+        store.add(record(code(3), text_hash="c" * 64, simhash=HIGH ^ 0b11, figures=FIGS))
+        assert find_duplicate(store, "e" * 64, HIGH ^ 1, FIGS) == code(3)
+        # The band indexes are the new ones, with the figures.
+        for band in range(4):
+            columns = [row[2] for row in store._db.execute(f"PRAGMA index_info(articles_b{band})")]
+            assert columns == [f"b{band}", "figures", "simhash"]
+    with SQLiteStore(path) as again:  # a migrated store opens as it is
+        assert again.count() == 3
+        assert again.get(code(3)) == record(code(3), text_hash="c" * 64, simhash=HIGH ^ 0b11, figures=FIGS)
+
+
+def test_a_failed_migration_leaves_the_version_1_store_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newscrawler import store as store_module
+
+    path = tmp_path / "seen.db"
+    _version_1_store(path)
+    monkeypatch.setattr(store_module, "_BAND_INDEXES", "CREATE INDEX broken ON no_such_table(x);")
+    with pytest.raises(StoreError, match="cannot migrate") as failed:
+        SQLiteStore(path)
+    assert not isinstance(failed.value, StoreCorrupt)  # open_store must not move a sound store aside
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+        columns = [row[1] for row in raw.execute("PRAGMA table_info(articles)")]
+        assert "figures" not in columns
+        assert [row[2] for row in raw.execute("PRAGMA index_info(articles_b0)")] == ["b0", "simhash"]
+        assert raw.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
+    finally:
+        raw.close()
+    monkeypatch.undo()
+    with SQLiteStore(path) as store:  # and the next open migrates it
+        assert store.get(code(1)) == StoredArticle(code(1), "p1", "outlet", "s", HASH_A, HIGH, "d1", None)
+
+
+def test_a_store_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    SQLiteStore(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA user_version = 3")
+    raw.close()
+    with pytest.raises(StoreError, match="newer"):
+        SQLiteStore(path)
 
 
 def test_sqlite_transaction_rolls_back_on_error(tmp_path: Path) -> None:
