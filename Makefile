@@ -30,11 +30,11 @@ lint: $(STAMP)
 
 ## Serve the bundled sample on 127.0.0.1 and crawl it into $(ARCHIVE_DIR)/ (offline).
 demo: $(STAMP)
-	$(BIN)/python -m newscrawler.demo --fixtures tests/fixtures/eastmoney --archive $(ARCHIVE_DIR) --port $(DEMO_PORT)
+	$(BIN)/python -m newscrawler.dev.demo --fixtures tests/fixtures/eastmoney --archive $(ARCHIVE_DIR) --port $(DEMO_PORT)
 
 ## Serve the bundled sample on 127.0.0.1:$(SERVE_PORT) until interrupted (to crawl it by hand).
 serve-demo: $(STAMP)
-	$(BIN)/python -m newscrawler.devserver tests/fixtures/eastmoney --port $(SERVE_PORT)
+	$(BIN)/python -m newscrawler.dev.server tests/fixtures/eastmoney --port $(SERVE_PORT)
 
 ## Crawl the real feeds (EASTMONEY_FEEDS) into $(ARCHIVE_DIR)/.
 crawl: $(STAMP)

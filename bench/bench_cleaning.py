@@ -1,4 +1,4 @@
-"""Benchmark of :func:`newscrawler.cleaning.clean_body` on realistic eastmoney bodies.
+"""Benchmark of :func:`newscrawler.cleaning.body.clean_body` on realistic eastmoney bodies.
 
 Generates its own input (no network, no fixtures): an article-page/text-API body mixing
 every real shape (stock-chart widgets with hidden paragraphs, keytip stock links,
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newscrawler.cleaning import clean_body, html_to_text
+from newscrawler.cleaning.body import clean_body, html_to_text
 
 BASE = "http://finance.eastmoney.com/a/202203282325203083.html"
 

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from newscrawler.archive import bootstrap, default_workers  # noqa: E402
-from newscrawler.store import SQLiteStore, StoredArticle  # noqa: E402
+from newscrawler.archive.bootstrap import bootstrap, default_workers  # noqa: E402
+from newscrawler.dedup.store import SQLiteStore, StoredArticle  # noqa: E402
 
 LOOKUPS = 20_000
 

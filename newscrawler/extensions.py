@@ -3,7 +3,7 @@
 :class:`RunReport`, at ``spider_closed`` of a run that held the archive:
 
 1. moves old posts to ``old_post/`` when ``ARCHIVE_RETENTION_DAYS`` is set
-   (:mod:`newscrawler.retention`), while the run still holds the lock;
+   (:mod:`newscrawler.archive.retention`), while the run still holds the lock;
 2. decides the run's exit status (:class:`ExitStatus`), which the project's ``scrapy crawl``
    (:mod:`newscrawler.commands.crawl`) exits with;
 3. writes ``<STATE_DIR>/last-run.json`` atomically and releases the archive (store, lock);
@@ -23,10 +23,10 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from newscrawler.fsutil import atomic_write
+from newscrawler.archive.fsutil import atomic_write
+from newscrawler.archive.retention import RetentionResult, apply_retention
+from newscrawler.archive.session import ArchiveSession
 from newscrawler.outcomes import PREFIX, counter
-from newscrawler.retention import RetentionResult, apply_retention
-from newscrawler.session import ArchiveSession
 
 logger = logging.getLogger(__name__)
 

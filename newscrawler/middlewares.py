@@ -11,8 +11,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from newscrawler.archive.session import ArchiveSession
 from newscrawler.outcomes import counter, failure_reason
-from newscrawler.session import ArchiveSession
 from newscrawler.spiders.text import (
     ARTICLE_CODE_META,
     CONNECTION_FAILURES,

@@ -57,12 +57,12 @@ EASTMONEY_REFERERS = {
 
 # --- Pipelines ---------------------------------------------------------------------------
 ITEM_PIPELINES = {
-    "newscrawler.pipelines.ValidatePipeline": 100,
-    "newscrawler.pipelines.CleanPipeline": 200,
-    "newscrawler.pipelines.DedupPipeline": 300,
+    "newscrawler.pipelines.core.ValidatePipeline": 100,
+    "newscrawler.pipelines.core.CleanPipeline": 200,
+    "newscrawler.pipelines.core.DedupPipeline": 300,
     # Off unless ARCHIVE_IMAGES: after dedup (no downloads for duplicates), before writing.
-    "newscrawler.imagepipeline.ImageArchivePipeline": 350,
-    "newscrawler.pipelines.WritePostPipeline": 400,
+    "newscrawler.pipelines.images.ImageArchivePipeline": 350,
+    "newscrawler.pipelines.core.WritePostPipeline": 400,
 }
 
 # --- Archival: WARC files and images (README "Archival") -------------------------------
@@ -86,7 +86,7 @@ DOWNLOADER_MIDDLEWARES = {
     "newscrawler.middlewares.TextSourceBreakerMiddleware": 560,
     # Closer to the downloader than every built-in middleware (HttpCache is 900): sees
     # each retried attempt, each redirect and the still-encoded body.
-    "newscrawler.warcmiddleware.WarcMiddleware": 950,
+    "newscrawler.warc.middleware.WarcMiddleware": 950,
 }
 
 EXTENSIONS = {

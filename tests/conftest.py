@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawler.devserver import FixtureHTTPServer
+from newscrawler.dev.server import FixtureHTTPServer
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"

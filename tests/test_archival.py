@@ -1,6 +1,6 @@
 """Archival fidelity: WARC files of every fetch (``WARC_DIR``) and local images (``ARCHIVE_IMAGES``).
 
-Unit tests of the pure cores (:mod:`newscrawler.warc`, :mod:`newscrawler.images`), then
+Unit tests of the pure cores (:mod:`newscrawler.warc.recorder`, :mod:`newscrawler.archive.images`), then
 ``scrapy crawl`` subprocesses against loopback servers: the eastmoney fixture tree, the
 archival fixture tree (images), and small scripted servers kept in this file (a 503 then
 200, a redirect, a slow server for ``kill -9``).
@@ -34,8 +34,7 @@ import pytest
 import yaml
 from warcio.archiveiterator import ArchiveIterator
 
-from newscrawler.devserver import FixtureHTTPServer, resolve
-from newscrawler.images import (
+from newscrawler.archive.images import (
     asset_name,
     image_extension,
     image_sources,
@@ -43,7 +42,8 @@ from newscrawler.images import (
     plan_images,
     rewrite_image_sources,
 )
-from newscrawler.warc import HttpExchange, WarcRecorder, complete_members_end, surt_key
+from newscrawler.dev.server import FixtureHTTPServer, resolve
+from newscrawler.warc.recorder import HttpExchange, WarcRecorder, complete_members_end, surt_key
 
 from .conftest import EASTMONEY, FIXTURES, REPO, CrawlRunner, eastmoney_settings
 
@@ -238,7 +238,7 @@ JSON = {"Content-Type": "application/json; charset=utf-8"}
 EMPTY_FEED = b'{"record": []}'
 
 
-# ============================================================== unit: newscrawler.warc
+# ============================================================== unit: newscrawler.warc.recorder
 
 
 def _exchange(i: int, body: bytes = b"", **kw: Any) -> HttpExchange:
@@ -371,7 +371,7 @@ def test_recover_leaves_a_live_writers_file_alone(tmp_path: Path) -> None:
 
 
 def test_failed_write_is_cut_off_and_writing_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import newscrawler.warc as warc_module
+    import newscrawler.warc.recorder as warc_module
 
     real = warc_module._write_all
 
@@ -400,7 +400,7 @@ def test_complete_members_end_stops_at_garbage(tmp_path: Path) -> None:
     assert complete_members_end(io.BytesIO(data[:-3])) < len(data) - 3
 
 
-# ============================================================ unit: newscrawler.images
+# ============================================================ unit: newscrawler.archive.images
 
 
 def test_image_sources_and_rewrite_touch_only_img_src() -> None:

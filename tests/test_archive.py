@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawler.archive import (
+from newscrawler.archive.bootstrap import (
     BEIJING,
     ArchivedPost,
     archived_post,
@@ -21,8 +21,8 @@ from newscrawler.archive import (
     remove_stale_temp_files,
     scan_archive,
 )
-from newscrawler.fingerprint import fingerprint, html_to_text
-from newscrawler.store import META_BOOTSTRAPPED_AT, MemoryStore, SeenStore, SQLiteStore
+from newscrawler.dedup.fingerprint import fingerprint, html_to_text
+from newscrawler.dedup.store import META_BOOTSTRAPPED_AT, MemoryStore, SeenStore, SQLiteStore
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "archive"
 SHARE = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode="
@@ -241,7 +241,7 @@ def test_archived_post_fields(rel_path: str) -> None:
 def test_scan_archive_yields_the_posts_in_order_and_warns_on_unreadable_files(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="newscrawler.archive"):
+    with caplog.at_level(logging.INFO, logger="newscrawler.archive.bootstrap"):
         posts = list(scan_archive(FIXTURES))
     paths = [post.path for post in posts]
     assert set(paths) == set(EXPECTED)
@@ -267,7 +267,7 @@ def test_scan_archive_skips_unreadable_files(tmp_path: Path, caplog: pytest.LogC
     posts.mkdir()
     (posts / "2022-03-28-NW202203282325203083.md").symlink_to(tmp_path / "missing.md")
     (posts / "2022-03-28-NW202203282325203084.md").write_bytes(b"---\ntitle: \xff\xfe\n---\n")
-    with caplog.at_level(logging.WARNING, logger="newscrawler.archive"):
+    with caplog.at_level(logging.WARNING, logger="newscrawler.archive.bootstrap"):
         assert list(scan_archive(tmp_path)) == []
     assert any("NW202203282325203084" in r.getMessage() for r in caplog.records)
 

@@ -1,4 +1,4 @@
-"""Tests of :mod:`newscrawler.cleaning`: SPEC §7 rules, real body shapes, properties."""
+"""Tests of :mod:`newscrawler.cleaning.body`: SPEC §7 rules, real body shapes, properties."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from newscrawler.cleaning import clean_body, html_to_text
+from newscrawler.cleaning.body import clean_body, html_to_text
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cleaning"
 BASE = "http://finance.eastmoney.com/a/202203282325203083.html"
@@ -531,7 +531,7 @@ def test_same_bytes_in_another_process() -> None:
     """No dependence on hash seeds or process state: another interpreter agrees."""
     raw = read(FIXTURES / "table_and_lists.html") + read(FIXTURES / "old_layout_ads.html")
     script = (
-        "import sys; from newscrawler.cleaning import clean_body; "
+        "import sys; from newscrawler.cleaning.body import clean_body; "
         "sys.stdout.buffer.write(clean_body(sys.stdin.buffer.read().decode(), sys.argv[1]).encode())"
     )
     repo = str(Path(__file__).resolve().parent.parent)

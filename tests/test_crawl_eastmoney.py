@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from newscrawler.devserver import FixtureHTTPServer
+from newscrawler.dev.server import FixtureHTTPServer
 
 from .conftest import EASTMONEY, CrawlRunner, eastmoney_settings
 

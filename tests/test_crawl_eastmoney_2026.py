@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from newscrawler import settings as project_settings
-from newscrawler.devserver import FixtureHTTPServer
+from newscrawler.dev.server import FixtureHTTPServer
 
 from .conftest import CrawlRunner
 from .faultserver import crawl_stats

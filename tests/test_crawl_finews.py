@@ -20,9 +20,9 @@ import yaml
 from scrapy.exceptions import UsageError
 from w3lib.html import remove_tags, replace_entities
 
-from newscrawler.devserver import FixtureHTTPServer
+from newscrawler.archive.post import digest_text, normalize_title
+from newscrawler.dev.server import FixtureHTTPServer
 from newscrawler.ids import is_code
-from newscrawler.posts import digest_text, normalize_title
 from newscrawler.sources.finews import FinewsPostParser
 from newscrawler.spiders.finews import FinewsSpider
 

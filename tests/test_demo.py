@@ -17,7 +17,15 @@ pytestmark = pytest.mark.crawl
 def test_demo_writes_posts_from_the_2026_and_the_2022_shapes(tmp_path: Path) -> None:
     archive = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, "-m", "newscrawler.demo", "--fixtures", str(EASTMONEY), "--archive", str(archive)],
+        [
+            sys.executable,
+            "-m",
+            "newscrawler.dev.demo",
+            "--fixtures",
+            str(EASTMONEY),
+            "--archive",
+            str(archive),
+        ],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scrapy.exceptions import DropItem
 
-from newscrawler.fingerprint import (
+from newscrawler.dedup.fingerprint import (
     NEAR_MAX_DISTANCE,
     Fingerprint,
     figures,
@@ -30,7 +30,7 @@ from newscrawler.fingerprint import (
     is_same_story,
     normalize_text,
 )
-from newscrawler.store import MemoryStore, StoredArticle, find_duplicate
+from newscrawler.dedup.store import MemoryStore, StoredArticle, find_duplicate
 from tests.test_fingerprint import FIGURES_DIFFER, MUST_MERGE, SOLAR
 from tests.test_pipelines import Chain, make
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newscrawler.fingerprint import (
+from newscrawler.dedup.fingerprint import (
     DIGIT_WEIGHT,
     NEAR_MAX_DISTANCE,
     NEAR_MIN_CHARS,
@@ -276,7 +276,7 @@ def _reference_normalize(text: str) -> str:
     import re
     import unicodedata
 
-    from newscrawler import fingerprint as fp
+    from newscrawler.dedup import fingerprint as fp
 
     text = fp._DATELINE_RE.sub("", text, count=1)
     text = fp._SOURCE_RE.sub("", text)
@@ -370,7 +370,7 @@ def test_unrelated_articles_are_far_apart() -> None:
 def test_simhash_is_stable_across_processes() -> None:
     """BLAKE2b, not hash(): other hash seeds give the same values."""
     code = (
-        "from newscrawler.fingerprint import simhash, text_hash\n"
+        "from newscrawler.dedup.fingerprint import simhash, text_hash\n"
         "import sys\n"
         "text = sys.stdin.read()\n"
         "print(simhash(text), text_hash(text))\n"

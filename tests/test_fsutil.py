@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawler.fsutil import UnsafePath, atomic_write, confined, sync_filesystem
+from newscrawler.archive.fsutil import UnsafePath, atomic_write, confined, sync_filesystem
 
 
 @pytest.mark.parametrize(

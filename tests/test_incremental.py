@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawler.devserver import FixtureHTTPServer
+from newscrawler.dev.server import FixtureHTTPServer
 
 from .conftest import REPO, CrawlRunner, eastmoney_settings
 

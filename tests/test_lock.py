@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from newscrawler.lock import LockHeld, RunLock
+from newscrawler.archive.lock import LockHeld, RunLock
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 _HOLDER = """
 import sys, time
-from newscrawler.lock import RunLock
+from newscrawler.archive.lock import RunLock
 lock = RunLock(sys.argv[1])
 lock.acquire()
 print("locked", flush=True)
@@ -27,7 +27,7 @@ time.sleep(120)
 
 _CONTENDER = """
 import sys, time
-from newscrawler.lock import LockHeld, RunLock
+from newscrawler.archive.lock import LockHeld, RunLock
 started = time.monotonic()
 try:
     with RunLock(sys.argv[1]):

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 import yaml
 
+from newscrawler.archive.lock import RunLock
+from newscrawler.archive.retention import apply_retention, is_expired, post_day
 from newscrawler.dates import BEIJING
-from newscrawler.devserver import FixtureHTTPServer
+from newscrawler.dedup.store import MemoryStore, SQLiteStore, StoredArticle
+from newscrawler.dev.server import FixtureHTTPServer
 from newscrawler.extensions import ExitStatus, summary_lines
-from newscrawler.lock import RunLock
-from newscrawler.retention import apply_retention, is_expired, post_day
-from newscrawler.store import MemoryStore, SQLiteStore, StoredArticle
 
 from .conftest import REPO, CrawlRunner, eastmoney_settings
 

@@ -11,11 +11,11 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from newscrawler import settings as project_settings
+from newscrawler.archive.session import ArchiveSession
 from newscrawler.dates import BEIJING
+from newscrawler.dedup.store import MemoryStore, SeenStore
 from newscrawler.items import Article
-from newscrawler.pipelines import CleanPipeline, DedupPipeline, ValidatePipeline, WritePostPipeline
-from newscrawler.session import ArchiveSession
-from newscrawler.store import MemoryStore, SeenStore
+from newscrawler.pipelines.core import CleanPipeline, DedupPipeline, ValidatePipeline, WritePostPipeline
 
 BODY = "<p>　　公司今日发布公告称，一季度实现营业收入13亿元，同比增长23%，净利润增长明显，董事会建议派发现金红利。</p>\r\n<p>　　公司表示将继续加大研发投入，新项目预计年内投产，产能将提升一倍，带动全年营业收入继续增长。</p>"
 

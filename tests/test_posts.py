@@ -9,8 +9,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newscrawler.dates import BEIJING
-from newscrawler.posts import (
+from newscrawler.archive.post import (
     Slugger,
     collapse_whitespace,
     digest_text,
@@ -23,6 +22,7 @@ from newscrawler.posts import (
     target_for,
     yaml_quote,
 )
+from newscrawler.dates import BEIJING
 
 SITE = "//finews.withounder.com"
 DATE = datetime(2022, 3, 28, 17, 4, 37, tzinfo=BEIJING)

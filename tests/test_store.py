@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawler.store import (
+from newscrawler.dedup.store import (
     META_BOOTSTRAPPED_AT,
     MemoryStore,
     SeenStore,
@@ -233,7 +233,7 @@ def test_figures_digest_is_kept_and_reindexed(store: SeenStore) -> None:
 
 
 def test_stored_article_of_a_fingerprint_carries_its_figures() -> None:
-    from newscrawler.fingerprint import fingerprint
+    from newscrawler.dedup.fingerprint import fingerprint
 
     fp = fingerprint("沪指收涨0.52%报3245.67点，两市成交额9876亿元。" * 5)
     assert fp.figures is not None
@@ -420,7 +420,7 @@ def test_sqlite_migrates_a_version_1_store(tmp_path: Path) -> None:
 def test_a_failed_migration_leaves_the_version_1_store_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from newscrawler import store as store_module
+    from newscrawler.dedup import store as store_module
 
     path = tmp_path / "seen.db"
     _version_1_store(path)
@@ -504,7 +504,7 @@ def test_open_store_rebuilds_a_corrupt_file(tmp_path: Path, caplog: pytest.LogCa
         calls.append(fresh)
         fresh.add(record(code(1)))
 
-    with caplog.at_level(logging.WARNING, logger="newscrawler.store"):
+    with caplog.at_level(logging.WARNING, logger="newscrawler.dedup.store"):
         store = open_store(path, rebuild)
     with store:
         assert len(calls) == 1 and calls[0] is store
@@ -551,7 +551,7 @@ def test_open_store_rebuilds_new_and_unfinished_stores_only(tmp_path: Path) -> N
 
 _WRITER = """
 import sys
-from newscrawler.store import SQLiteStore, StoredArticle
+from newscrawler.dedup.store import SQLiteStore, StoredArticle
 store = SQLiteStore(sys.argv[1])
 i = 0
 while True:

@@ -1,4 +1,4 @@
-"""XSS corpus for :func:`newscrawler.cleaning.clean_body`: nothing executable survives.
+"""XSS corpus for :func:`newscrawler.cleaning.body.clean_body`: nothing executable survives.
 
 Every vector is cleaned (with and without a base URL) and the result is walked with a
 real parser: only allowed tags, only allowed attributes, no ``on*`` handler, every
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from newscrawler.cleaning import clean_body
+from newscrawler.cleaning.body import clean_body
 
 BASE = "http://finance.eastmoney.com/a/202203282325203083.html"
 

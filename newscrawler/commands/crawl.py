@@ -4,7 +4,7 @@ Scrapy's ``crawl`` command (a project command of the same name overrides a built
 ``COMMANDS_MODULE`` in the settings), plus:
 
 * before the crawl starts, it takes the archive's run lock and hands it to the crawl's
-  :class:`~newscrawler.session.ArchiveSession` (which keeps it until the run report is
+  :class:`~newscrawler.archive.session.ArchiveSession` (which keeps it until the run report is
   written), then checks that the archive can be written. When another run holds the lock,
   or the archive cannot be written, it says so in one log line and exits with
   :attr:`~ExitStatus.LOCKED` or :attr:`~ExitStatus.ARCHIVE_NOT_WRITABLE`, without starting
@@ -29,11 +29,11 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
-from newscrawler.archive import TEMP_DIRS
+from newscrawler.archive.bootstrap import TEMP_DIRS
+from newscrawler.archive.fsutil import temp_name
+from newscrawler.archive.lock import LockHeld
+from newscrawler.archive.session import ArchiveSession
 from newscrawler.extensions import ExitStatus, RunReport
-from newscrawler.fsutil import temp_name
-from newscrawler.lock import LockHeld
-from newscrawler.session import ArchiveSession
 
 logger = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from scrapy.http import Response
 from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
+from newscrawler.archive.session import ArchiveSession
 from newscrawler.ids import extract_code, split_list_arg
 from newscrawler.items import Article
 from newscrawler.outcomes import failure_reason
-from newscrawler.session import ArchiveSession
 from newscrawler.sources.eastmoney import (
     PAGEABLE_SHAPES,
     ArticleText,

@@ -37,11 +37,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, UsageError
 from scrapy.http import Response, TextResponse
 
+from newscrawler.archive.post import is_safe_slug, normalize_outlet
+from newscrawler.archive.session import ArchiveSession
 from newscrawler.ids import extract_code, is_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import failure_reason
-from newscrawler.posts import is_safe_slug, normalize_outlet
-from newscrawler.session import ArchiveSession
 from newscrawler.sources.eastmoney import ArticleText, FeedEntry
 from newscrawler.sources.finews import (
     EMNEWS_SLUG,

@@ -22,7 +22,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from w3lib.encoding import http_content_type_encoding
 
-from newscrawler.cleaning import clean_body
+from newscrawler.cleaning.body import clean_body
 from newscrawler.ids import CANONICAL_ARTICLE_URL, info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import counter, failure_reason, requested_url

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from newscrawler import settings as defaults
-from newscrawler.devserver import FixtureHTTPServer
+from newscrawler.dev.server import FixtureHTTPServer
 
 #: The 2022 feeds of the sample (``tests/fixtures/eastmoney/feeds``).
 LEGACY_FEEDS = ("feeds/media.json", "feeds/rolling.json", "feeds/listapi.json", "feeds/live.js")

@@ -36,8 +36,8 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileException, FileInfo, FileInfoOrError, MediaPipeline
 
-from newscrawler.fsutil import atomic_write, confined
-from newscrawler.images import (
+from newscrawler.archive.fsutil import atomic_write, confined
+from newscrawler.archive.images import (
     ASSETS_DIR,
     asset_name,
     image_extension,
@@ -45,9 +45,9 @@ from newscrawler.images import (
     rewrite_image_sources,
     site_path,
 )
+from newscrawler.archive.session import ArchiveSession
 from newscrawler.items import Article
 from newscrawler.outcomes import counter, failure_reason
-from newscrawler.session import ArchiveSession
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred

@@ -2,7 +2,7 @@
 
 One record per article code (:class:`StoredArticle`): where its post is, its
 kind and category slug, and the fingerprints of its text for content
-duplicates (:mod:`newscrawler.fingerprint`). Also the outlet -> slug map
+duplicates (:mod:`newscrawler.dedup.fingerprint`). Also the outlet -> slug map
 learned from the archive, and a few key/values (``meta``).
 
 Two implementations of :class:`SeenStore`: :class:`SQLiteStore` (the real one,
@@ -13,7 +13,7 @@ Records are added only after their post is durably written: a record says
 SimHash is cut into four 16-bit bands, each indexed; two hashes within
 Hamming distance 3 agree on at least one band exactly (pigeonhole), so the
 candidates are the rows sharing a band, checked in Python. Dedup passes the
-item's figures digest (:func:`~newscrawler.fingerprint.figures_digest`): only
+item's figures digest (:func:`~newscrawler.dedup.fingerprint.figures_digest`): only
 records with the same figures are candidates, and a record without a digest
 (written before schema version 2) is never one: it still matches exactly.
 
@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from newscrawler.ids import is_code
 
 if TYPE_CHECKING:
-    from newscrawler.fingerprint import Fingerprint
+    from newscrawler.dedup.fingerprint import Fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +86,13 @@ class StoredArticle:
     kind: str
     #: The post's category slug.
     slug: str
-    #: SHA-256 hex of the normalized text (:func:`~newscrawler.fingerprint.text_hash`), "" for no text.
+    #: SHA-256 hex of the normalized text (:func:`~newscrawler.dedup.fingerprint.text_hash`), "" for no text.
     text_hash: str = ""
     #: 64-bit SimHash (unsigned), or None when the text is too short for near matching.
     simhash: int | None = None
     #: The post's date as written in its header (``2022-03-28 17:04:37 +0800``), "" when unknown.
     date: str = ""
-    #: 64-bit figures digest (unsigned, :func:`~newscrawler.fingerprint.figures_digest`), or None
+    #: 64-bit figures digest (unsigned, :func:`~newscrawler.dedup.fingerprint.figures_digest`), or None
     #: when unknown (no text, too short for near matching, or recorded before schema version 2):
     #: then never near-matched.
     figures: int | None = None
@@ -212,10 +212,10 @@ def find_duplicate(
 ) -> str | None:
     """The code of an archived article with the same text (exact hash) or a near one: SimHash
     within ``BAND_MAX_DISTANCE`` bits and the same *figures* digest
-    (:func:`~newscrawler.fingerprint.is_same_story` decides the same way).
+    (:func:`~newscrawler.dedup.fingerprint.is_same_story` decides the same way).
 
     Pass ``simhash=None`` for texts too short for near matching
-    (:data:`~newscrawler.fingerprint.NEAR_MIN_CHARS`); without *figures*
+    (:data:`~newscrawler.dedup.fingerprint.NEAR_MIN_CHARS`); without *figures*
     (unknown) there is no near match either; an empty *text_hash* (no text)
     matches nothing.
     """

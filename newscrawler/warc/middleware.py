@@ -1,8 +1,8 @@
 """Downloader middleware that records every HTTP exchange of a crawl in WARC files.
 
 Enabled by ``WARC_DIR`` (empty: off, the middleware raises ``NotConfigured``). The
-writing is done by :class:`newscrawler.warc.WarcRecorder`; this adapter turns Scrapy's
-request and response into an :class:`~newscrawler.warc.HttpExchange`.
+writing is done by :class:`newscrawler.warc.recorder.WarcRecorder`; this adapter turns Scrapy's
+request and response into an :class:`~newscrawler.warc.recorder.HttpExchange`.
 
 It sits at priority 950 in ``DOWNLOADER_MIDDLEWARES``, closer to the downloader than every
 built-in middleware (the last one, HttpCacheMiddleware, is 900), so ``process_response``
@@ -34,7 +34,7 @@ from scrapy.http import Response
 
 import newscrawler
 from newscrawler.outcomes import counter
-from newscrawler.warc import DEFAULT_MAX_SIZE, HttpExchange, WarcRecorder
+from newscrawler.warc.recorder import DEFAULT_MAX_SIZE, HttpExchange, WarcRecorder
 
 logger = logging.getLogger(__name__)
 

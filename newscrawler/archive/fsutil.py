@@ -20,7 +20,7 @@ def confined(root: Path, relative: str) -> Path:
     paths, ``..`` or ``.`` parts, empty parts, hidden names, backslashes and NULs.
 
     A check of the text alone (no filesystem calls: this runs for every post); the
-    names it receives are built by :mod:`newscrawler.posts` from validated parts."""
+    names it receives are built by :mod:`newscrawler.archive.post` from validated parts."""
     parts = relative.split("/")
     if (
         not relative

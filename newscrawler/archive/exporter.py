@@ -1,7 +1,7 @@
 """The Jekyll post exporter: one Article -> one post file (SPEC §6), plus its category page.
 
 A Scrapy :class:`BaseItemExporter`, driven one post per file by
-:class:`newscrawler.pipelines.WritePostPipeline`. Rendering is :mod:`newscrawler.posts`;
+:class:`newscrawler.pipelines.core.WritePostPipeline`. Rendering is :mod:`newscrawler.archive.post`;
 this class only decides paths and writes atomically inside the archive root.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.exporters import BaseItemExporter
 
-from newscrawler.fsutil import atomic_write, confined
+from newscrawler.archive.fsutil import atomic_write, confined
+from newscrawler.archive.post import PostTarget, render_category_page, render_post, share_url, target_for
 from newscrawler.items import KIND_EMNEWS
-from newscrawler.posts import PostTarget, render_category_page, render_post, share_url, target_for
 
 POSTS_DIR = "_posts"
 CATEGORY_DIR = "category"

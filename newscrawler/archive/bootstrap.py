@@ -28,10 +28,10 @@ from pathlib import Path
 import yaml
 
 from newscrawler.dates import BEIJING, format_post_date
-from newscrawler.fingerprint import FINGERPRINT_VERSION, fingerprint, html_to_text
+from newscrawler.dedup.fingerprint import FINGERPRINT_VERSION, fingerprint, html_to_text
+from newscrawler.dedup.store import META_BOOTSTRAPPED_AT, SeenStore, StoredArticle
 from newscrawler.ids import extract_code, info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET
-from newscrawler.store import META_BOOTSTRAPPED_AT, SeenStore, StoredArticle
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class ArchivedPost:
     source_url: str = ""
 
     def record(self, cache: MutableMapping[str, bytes] | None = None) -> StoredArticle:
-        """The store record of this post, fingerprinting its text (*cache*: see :func:`~newscrawler.fingerprint.simhash`)."""
+        """The store record of this post, fingerprinting its text (*cache*: see :func:`~newscrawler.dedup.fingerprint.simhash`)."""
         return StoredArticle.of(
             code=self.code,
             path=self.path,

@@ -1,6 +1,6 @@
 """Images of post bodies: find them, name them by content, point the body at the copies. Pure.
 
-The body is :func:`newscrawler.cleaning.clean_body` output, whose markup is canonical
+The body is :func:`newscrawler.cleaning.body.clean_body` output, whose markup is canonical
 (nh3's serializer): attribute values are always double-quoted with ``"`` written
 ``&quot;``, and a ``<`` in text is always ``&lt;``. So an ``<img ...>`` tag and its
 ``src="..."`` are found exactly by the patterns below, and rewriting a ``src`` changes

@@ -1,7 +1,7 @@
 """Item pipelines: thin Scrapy adapters around the pure cores.
 
-validate (:mod:`newscrawler.dates`, :mod:`newscrawler.posts`) -> clean
-(:mod:`newscrawler.cleaning`) -> dedupe -> write (:mod:`newscrawler.exporters`).
+validate (:mod:`newscrawler.dates`, :mod:`newscrawler.archive.post`) -> clean
+(:mod:`newscrawler.cleaning.body`) -> dedupe -> write (:mod:`newscrawler.archive.exporter`).
 Every drop raises :class:`DropItem` with a reason, counted as
 ``newscrawler/dropped/<reason>`` and logged with the article's URL.
 """
@@ -17,15 +17,9 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from newscrawler.cleaning import clean_body
-from newscrawler.dates import BEIJING, format_post_date, parse_date
-from newscrawler.exporters import JekyllPostExporter
-from newscrawler.fingerprint import fingerprint, html_to_text
-from newscrawler.fsutil import UnsafePath, sync_filesystem
-from newscrawler.ids import info_code, is_code
-from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
-from newscrawler.outcomes import counter
-from newscrawler.posts import (
+from newscrawler.archive.exporter import JekyllPostExporter
+from newscrawler.archive.fsutil import UnsafePath, sync_filesystem
+from newscrawler.archive.post import (
     Slugger,
     digest_text,
     is_safe_slug,
@@ -33,8 +27,14 @@ from newscrawler.posts import (
     normalize_title,
     safe_source_url,
 )
-from newscrawler.session import ArchiveSession
-from newscrawler.store import StoredArticle, find_duplicate
+from newscrawler.archive.session import ArchiveSession
+from newscrawler.cleaning.body import clean_body
+from newscrawler.dates import BEIJING, format_post_date, parse_date
+from newscrawler.dedup.fingerprint import fingerprint, html_to_text
+from newscrawler.dedup.store import StoredArticle, find_duplicate
+from newscrawler.ids import info_code, is_code
+from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
+from newscrawler.outcomes import counter
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class DedupPipeline:
     already archived (``newscrawler/duplicates/code``, ``.../known``), and the same
     story under another code: same cleaned text, or a near duplicate by SimHash with the
     same figures (``newscrawler/duplicates/content_exact``, ``.../content_near``; the
-    decision of :func:`~newscrawler.fingerprint.is_same_story`). Content matches
+    decision of :func:`~newscrawler.dedup.fingerprint.is_same_story`). Content matches
     only count against posts dated within ``DEDUP_CONTENT_WINDOW_DAYS`` (0: any date),
     so a routine flash repeated word for word on another day is not lost."""
 

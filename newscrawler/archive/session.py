@@ -18,11 +18,11 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from newscrawler.archive import POST_DIRS, archived_post, bootstrap, remove_stale_temp_files
-from newscrawler.fingerprint import Fingerprint
+from newscrawler.archive.bootstrap import POST_DIRS, archived_post, bootstrap, remove_stale_temp_files
+from newscrawler.archive.lock import RunLock
+from newscrawler.dedup.fingerprint import Fingerprint
+from newscrawler.dedup.store import MemoryStore, SeenStore, open_store
 from newscrawler.ids import is_code
-from newscrawler.lock import RunLock
-from newscrawler.store import MemoryStore, SeenStore, open_store
 
 logger = logging.getLogger(__name__)
 

@@ -66,7 +66,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
-from newscrawler.fsutil import fsync_dir
+from newscrawler.archive.fsutil import fsync_dir
 
 __all__ = [
     "DEFAULT_MAX_SIZE",

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from newscrawler.archive.fsutil import fsync_dir
 from newscrawler.dates import BEIJING
-from newscrawler.fsutil import fsync_dir
-from newscrawler.store import SeenStore, StoredArticle
+from newscrawler.dedup.store import SeenStore, StoredArticle
 
 logger = logging.getLogger(__name__)
 

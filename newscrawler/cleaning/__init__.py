@@ -1,0 +1,1 @@
+"""HTML cleaning of article bodies (SPEC §7): an allow-list sanitizer."""

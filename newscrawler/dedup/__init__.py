@@ -1,0 +1,1 @@
+"""Deduplication: content fingerprints and the seen-articles store."""

@@ -1,0 +1,1 @@
+"""Development helpers: the loopback fixture server and ``make demo``."""

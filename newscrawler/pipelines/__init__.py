@@ -1,0 +1,1 @@
+"""Item pipelines: validate, clean, deduplicate, archive images, write posts."""
