@@ -26,7 +26,7 @@ from scrapy.crawler import Crawler
 from newscrawler.archive.fsutil import atomic_write
 from newscrawler.archive.retention import RetentionResult, apply_retention
 from newscrawler.archive.session import ArchiveSession
-from newscrawler.outcomes import PREFIX, counter
+from newscrawler.outcomes import PREFIX, Counters, counter
 
 logger = logging.getLogger(__name__)
 
@@ -117,18 +117,18 @@ def build_report(
         "started": _iso(start) if start else None,
         "finished": _iso(end),
         "duration_seconds": round((end - start).total_seconds(), 1) if start else None,
-        "archive_dir": str(session.archive_dir),
+        "archive_dir": str(session.config.archive_dir),
         "feeds": {"ok": feeds.pop("ok", 0), "failed": feeds.pop("failed", 0), **feeds},
-        "new_posts": len(session.new_posts),
-        "new_post_paths": list(session.new_posts),
+        "new_posts": len(session.run.new_posts),
+        "new_post_paths": list(session.run.new_posts),
         "unchanged_posts": int(stats.get(f"{PREFIX}/posts/unchanged", 0)),
         "skipped_known": int(stats.get(f"{PREFIX}/skipped/known", 0)),
         "duplicates": _group(stats, "duplicates"),
         "dropped": _group(stats, "dropped"),
         "errors": _group(stats, "errors"),
         "retention": retention or retention_report(None, 0),
-        "stale_temp_files_removed": session.stale_temp_files,
-        "reconciled_posts": session.reconciled,
+        "stale_temp_files_removed": session.archive.stale_temp_files,
+        "reconciled_posts": session.archive.reconciled,
         "counters": {k: v for k, v in sorted(stats.items()) if k.startswith(f"{PREFIX}/")},
     }
 
@@ -184,12 +184,12 @@ class RunReport:
         crawler: Crawler,
         session: ArchiveSession,
         *,
-        retention_days: int = 0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.crawler = crawler
+        self.counters = Counters(crawler.stats)
         self.session = session
-        self.retention_days = retention_days
+        self.retention_days = session.config.retention_days
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         #: The run's exit status; None until a run that held the archive has closed.
         self.exit_status: ExitStatus | None = None
@@ -199,28 +199,20 @@ class RunReport:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunReport:
-        days = crawler.settings.getint("ARCHIVE_RETENTION_DAYS", 0)
-        if days < 0:
-            logger.warning("ARCHIVE_RETENTION_DAYS=%d is negative: retention is off", days)
-            days = 0
-        ext = cls(crawler, ArchiveSession.from_crawler(crawler), retention_days=days)
+        ext = cls(crawler, ArchiveSession.from_crawler(crawler))
         crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
-    def _inc(self, *parts: str, count: int = 1) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(counter(*parts), count)
-
     def item_error(self, failure: Any, **kwargs: Any) -> None:
         """A pipeline failed with an ``OSError`` (disk full, read-only, ...): the archive is
         not writable (``newscrawler/errors/archive_write``, exit status 73)."""
         if isinstance(getattr(failure, "value", None), OSError):
-            self._inc("errors", "archive_write")
+            self.counters.inc("errors", "archive_write")
 
     def spider_closed(self, spider: Any, reason: str) -> None:
-        if not self.session.is_open:
+        if not self.session.archive.is_open:
             return  # this run never held the archive (e.g. the lock was held): write nothing
         try:
             retention = self._retention()
@@ -238,17 +230,19 @@ class RunReport:
             )
             data = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
             try:
-                atomic_write(self.session.state_dir / REPORT_FILE, data.encode("utf-8"))
+                atomic_write(self.session.config.state_dir / REPORT_FILE, data.encode("utf-8"))
             except OSError as exc:
-                logger.error("Cannot write the run report %s: %s", self.session.state_dir / REPORT_FILE, exc)
-                self._inc("errors", "archive_write")
+                logger.error(
+                    "Cannot write the run report %s: %s", self.session.config.state_dir / REPORT_FILE, exc
+                )
+                self.counters.inc("errors", "archive_write")
                 status = ExitStatus.ARCHIVE_NOT_WRITABLE
                 report.update(exit_status=int(status), status=status.label)
             self.exit_status = status
             self.report = report
             self._summary = summary_lines(report)
         finally:
-            self.session.close()
+            self.session.archive.close()
 
     def _retention(self) -> dict[str, Any]:
         days = self.retention_days
@@ -256,18 +250,18 @@ class RunReport:
             return retention_report(None, 0)
         try:
             result = apply_retention(
-                self.session.archive_dir, days, store=self.session.store, clock=self.clock
+                self.session.config.archive_dir, days, store=self.session.archive.store, clock=self.clock
             )
         except Exception:
-            logger.exception("Retention failed in %s", self.session.archive_dir)
-            self._inc("errors", "retention")
+            logger.exception("Retention failed in %s", self.session.config.archive_dir)
+            self.counters.inc("errors", "retention")
             return retention_report(None, days)
         if result.moved:
-            self._inc("retention", "moved", count=len(result.moved))
+            self.counters.inc("retention", "moved", count=len(result.moved))
         if result.conflicts:
-            self._inc("retention", "conflicts", count=len(result.conflicts))
+            self.counters.inc("retention", "conflicts", count=len(result.conflicts))
         if result.errors:
-            self._inc("errors", "retention", count=len(result.errors))
+            self.counters.inc("errors", "retention", count=len(result.errors))
         return retention_report(result, days)
 
     def engine_stopped(self) -> None:

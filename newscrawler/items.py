@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from newscrawler.dedup.fingerprint import Fingerprint
+
 #: Post kinds: an outlet post (category = the outlet's slug) or a rolling-news post.
 KIND_OUTLET = "outlet"
 KIND_EMNEWS = "emnews"
@@ -45,6 +47,8 @@ class Article:
     referer: str = ""
     #: Names of the sources that contributed (``feed``, ``text_api``, ``article_page``, ``finews``).
     sources: list[str] = field(default_factory=list)
+    #: The cleaned body's content fingerprint (set by the dedup step, recorded with the post).
+    fingerprint: Fingerprint | None = None
 
     @property
     def info_code(self) -> str:

@@ -12,7 +12,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from newscrawler.archive.session import ArchiveSession
-from newscrawler.outcomes import counter, failure_reason
+from newscrawler.outcomes import Counters, failure_reason
 from newscrawler.spiders.text import (
     ARTICLE_CODE_META,
     CONNECTION_FAILURES,
@@ -33,8 +33,7 @@ class SkipKnownArticlesMiddleware:
     (the dedup pipeline still keeps one post per code)."""
 
     def __init__(self, crawler: Crawler, session: ArchiveSession) -> None:
-        assert crawler.stats is not None
-        self.stats = crawler.stats
+        self.counters = Counters(crawler.stats)
         self.crawler = crawler
         self.session = session
 
@@ -50,11 +49,11 @@ class SkipKnownArticlesMiddleware:
             self._check_source(request)
             return None
         if self.session.open().has(code):
-            self.stats.inc_value(counter("skipped", "known"))
+            self.counters.inc("skipped", "known")
             logger.debug("Skipping %s: article %s is already archived", request.url, code)
             raise IgnoreRequest(f"article {code} is already archived")
         if self.session.is_rejected(code):
-            self.stats.inc_value(counter("skipped", "rejected"))
+            self.counters.inc("skipped", "rejected")
             logger.debug("Skipping %s: article %s was refused by an earlier run", request.url, code)
             raise IgnoreRequest(f"article {code} was refused by an earlier run")
         self._check_source(request)
@@ -78,9 +77,8 @@ class TextSourceBreakerMiddleware:
     retries for it are not sent (:meth:`SkipKnownArticlesMiddleware._check_source`)."""
 
     def __init__(self, crawler: Crawler) -> None:
-        assert crawler.stats is not None
         self.crawler = crawler
-        self.stats = crawler.stats
+        self.counters = Counters(crawler.stats)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TextSourceBreakerMiddleware:
@@ -106,7 +104,7 @@ class TextSourceBreakerMiddleware:
         if reason not in CONNECTION_FAILURES:
             return
         if breaker.failed(source, str(request.meta.get(ARTICLE_CODE_META, request.url))):
-            self.stats.inc_value(counter("text", f"{source}_disabled"))
+            self.counters.inc("text", f"{source}_disabled")
             logger.error(
                 "%s failed at the connection level for %d articles in a row (last: %s, %s): "
                 "not asked again in this run",

@@ -7,7 +7,10 @@ names the URL and the reason.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scrapy.statscollectors import StatsCollector
 
 PREFIX = "newscrawler"
 
@@ -17,6 +20,18 @@ _NON_WORD_RE = re.compile(r"[^a-z0-9_]+")
 def counter(*parts: str) -> str:
     """``newscrawler/<part>/<part>`` with each part reduced to ``[a-z0-9_]``."""
     return "/".join([PREFIX, *(_NON_WORD_RE.sub("_", p.lower()).strip("_") or "unknown" for p in parts)])
+
+
+class Counters:
+    """The namespaced stats counters of one component: ``inc("dropped", reason)`` adds to
+    ``newscrawler/dropped/<reason>``."""
+
+    def __init__(self, stats: StatsCollector | None) -> None:
+        assert stats is not None, "the crawler has no stats collector yet"
+        self.stats = stats
+
+    def inc(self, *parts: str, count: int = 1) -> None:
+        self.stats.inc_value(counter(*parts), count)
 
 
 def failure_reason(failure: Any) -> str:

@@ -57,12 +57,12 @@ EASTMONEY_REFERERS = {
 
 # --- Pipelines ---------------------------------------------------------------------------
 ITEM_PIPELINES = {
-    "newscrawler.pipelines.core.ValidatePipeline": 100,
-    "newscrawler.pipelines.core.CleanPipeline": 200,
-    "newscrawler.pipelines.core.DedupPipeline": 300,
+    "newscrawler.pipelines.validate.ValidatePipeline": 100,
+    "newscrawler.pipelines.clean.CleanPipeline": 200,
+    "newscrawler.pipelines.dedup.DedupPipeline": 300,
     # Off unless ARCHIVE_IMAGES: after dedup (no downloads for duplicates), before writing.
     "newscrawler.pipelines.images.ImageArchivePipeline": 350,
-    "newscrawler.pipelines.core.WritePostPipeline": 400,
+    "newscrawler.pipelines.write.WritePostPipeline": 400,
 }
 
 # --- Archival: WARC files and images (README "Archival") -------------------------------

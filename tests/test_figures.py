@@ -401,7 +401,7 @@ def test_must_merge_pairs_are_dropped_by_the_dedup_pipeline(tmp_path: Path, a: s
     with pytest.raises(DropItem, match=kind):
         _run_pair(chain, a, b)
     assert chain.stat(f"duplicates/{kind}") == 1
-    assert chain.session.run_store.count() == 1
+    assert chain.session.run.run_store.count() == 1
 
 
 @pytest.mark.parametrize(("a", "b"), list(FIGURES_DIFFER.values()), ids=list(FIGURES_DIFFER))

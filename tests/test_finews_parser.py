@@ -40,6 +40,7 @@ def article_dict(article: Article) -> dict[str, Any]:
     data = dataclasses.asdict(article)
     assert data.pop("date") is None, "the parser must leave date to the pipeline"
     assert data.pop("base_url") in ("", article.url)
+    assert data.pop("fingerprint") is None, "the fingerprint is the dedup step's"
     return data
 
 

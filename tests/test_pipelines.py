@@ -15,7 +15,10 @@ from newscrawler.archive.session import ArchiveSession
 from newscrawler.dates import BEIJING
 from newscrawler.dedup.store import MemoryStore, SeenStore
 from newscrawler.items import Article
-from newscrawler.pipelines.core import CleanPipeline, DedupPipeline, ValidatePipeline, WritePostPipeline
+from newscrawler.pipelines.clean import CleanPipeline
+from newscrawler.pipelines.dedup import DedupPipeline
+from newscrawler.pipelines.validate import ValidatePipeline
+from newscrawler.pipelines.write import WritePostPipeline
 
 BODY = "<p>　　公司今日发布公告称，一季度实现营业收入13亿元，同比增长23%，净利润增长明显，董事会建议派发现金红利。</p>\r\n<p>　　公司表示将继续加大研发投入，新项目预计年内投产，产能将提升一倍，带动全年营业收入继续增长。</p>"
 
@@ -82,7 +85,7 @@ def test_a_good_article_is_written_and_recorded(chain: Chain, tmp_path: Path) ->
     assert post.read_text("utf-8").startswith('---\nlayout: post\ntitle: "公司公告"\n')
     # Recorded once the batch is durable, visible to this run's dedup before that.
     assert chain.store.get("202205101380000001") is None
-    assert chain.session.run_store.get("202205101380000001") is not None
+    assert chain.session.run.run_store.get("202205101380000001") is not None
     chain.flush()
     record = chain.store.get("202205101380000001")
     assert record is not None and record.path == "_posts/2022-05-10-NW202205101380000001.md"
@@ -138,7 +141,7 @@ def test_content_duplicates_only_within_the_window(chain: Chain) -> None:
 def test_known_article_from_an_earlier_run(chain: Chain) -> None:
     chain.run(make())
     chain.flush()
-    chain.session.codes_this_run.clear()
+    chain.session.run.codes_this_run.clear()
     with pytest.raises(DropItem, match="known"):
         chain.run(make())
     assert chain.stat("duplicates/known") == 1

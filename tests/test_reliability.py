@@ -34,7 +34,8 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from newscrawler.items import KIND_OUTLET, Article
-from newscrawler.pipelines.core import CleanPipeline, ValidatePipeline
+from newscrawler.pipelines.clean import CleanPipeline
+from newscrawler.pipelines.validate import ValidatePipeline
 
 from .conftest import run_crawl
 from .faultserver import (

@@ -1,7 +1,7 @@
 """The Jekyll post exporter: one Article -> one post file (SPEC §6), plus its category page.
 
 A Scrapy :class:`BaseItemExporter`, driven one post per file by
-:class:`newscrawler.pipelines.core.WritePostPipeline`. Rendering is :mod:`newscrawler.archive.post`;
+:class:`newscrawler.pipelines.write.WritePostPipeline`. Rendering is :mod:`newscrawler.archive.post`;
 this class only decides paths and writes atomically inside the archive root.
 """
 

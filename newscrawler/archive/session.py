@@ -1,10 +1,7 @@
-"""The archive a crawl writes into, shared by the Scrapy components of one crawler.
-
-One :class:`ArchiveSession` per crawler (the crawler holds it), built from settings
-once. :meth:`ArchiveSession.open` — called by every component that needs it, the
-first call does the work — takes the run lock, removes a killed run's temp files,
-opens the seen-articles store (bootstrapping it from the posts on disk the first
-time) and reconciles it with posts a killed run wrote but did not record.
+"""The archive a crawl writes into, shared by the Scrapy components of one crawler:
+its configuration (:class:`~newscrawler.archive.config.ArchiveConfig`), the archive
+handle (:class:`Archive`: the run lock and the store) and the run's state
+(:class:`RunState`), held together by one :class:`ArchiveSession` per crawler.
 """
 
 from __future__ import annotations
@@ -14,13 +11,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
 
 from newscrawler.archive.bootstrap import POST_DIRS, archived_post, bootstrap, remove_stale_temp_files
+from newscrawler.archive.config import ArchiveConfig
 from newscrawler.archive.lock import RunLock
-from newscrawler.dedup.fingerprint import Fingerprint
 from newscrawler.dedup.store import MemoryStore, SeenStore, open_store
 from newscrawler.ids import is_code
 
@@ -42,55 +39,40 @@ def open_sqlite_store(state_dir: Path, archive_dir: Path) -> SeenStore:
 
 
 @dataclass
-class ArchiveSession:
-    archive_dir: Path
-    state_dir: Path
-    site: str
-    share_url_template: str
-    article_url_template: str
-    store_opener: StoreOpener = open_sqlite_store
+class RunState:
+    """What one run learns as it goes, shared by the components of its crawler."""
+
     #: outlet name -> slug (seeded from the store; spiders may add a site's own slugs).
     slugs: dict[str, str] = field(default_factory=dict)
     #: article codes handled in this run.
     codes_this_run: set[str] = field(default_factory=set)
-    #: fingerprints computed by the dedup step, used when the post is recorded.
-    fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
     #: posts written by this run (paths relative to the archive).
     new_posts: list[str] = field(default_factory=list)
     #: records of this run's posts, visible to dedup before the batch is committed.
     run_store: MemoryStore = field(default_factory=MemoryStore)
     #: SimHash shingle digests, shared by the run's fingerprints (bounded by the dedup step).
     shingle_cache: dict[int | str, bytes] = field(default_factory=dict)
-    store: SeenStore | None = None
-    lock: RunLock | None = None
-    stale_temp_files: int = 0
-    reconciled: int = 0
 
-    @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> ArchiveSession:
-        archive_dir = Path(settings.get("ARCHIVE_DIR") or "output")
-        state_dir = Path(settings.get("STATE_DIR") or archive_dir / ".newscrawler")
-        return cls(
-            archive_dir=archive_dir,
-            state_dir=state_dir,
-            site=str(settings.get("ARCHIVE_SITE") or "").rstrip("/"),
-            share_url_template=settings.get("EASTMONEY_SHARE_URL"),
-            article_url_template=settings.get("EASTMONEY_ARTICLE_URL"),
-            **kwargs,
-        )
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
-        session = getattr(crawler, _ATTR, None)
-        if session is None:
-            session = cls.from_settings(crawler.settings)
-            setattr(crawler, _ATTR, session)
-        return session
+class Archive:
+    """The archive handle: the run lock and the seen-articles store.
 
-    def install(self, crawler: Crawler) -> ArchiveSession:
-        """Make this the session of *crawler* (tests use it to give a crawler a memory store)."""
-        setattr(crawler, _ATTR, self)
-        return self
+    :meth:`open` — called by every component that needs the store, the first call does
+    the work — takes the run lock, removes a killed run's temp files, opens the store
+    (bootstrapping it from the posts on disk the first time) and reconciles it with posts
+    a killed run wrote but did not record.
+    """
+
+    def __init__(self, config: ArchiveConfig, store_opener: StoreOpener = open_sqlite_store) -> None:
+        self.config = config
+        self.archive_dir = config.archive_dir
+        self.state_dir = config.state_dir
+        self.store_opener = store_opener
+        self.store: SeenStore | None = None
+        self.lock: RunLock | None = None
+        #: What opening found: temp files of a killed run removed, posts recorded afresh.
+        self.stale_temp_files = 0
+        self.reconciled = 0
 
     @property
     def is_open(self) -> bool:
@@ -100,10 +82,11 @@ class ArchiveSession:
         """Take the run lock (idempotent; :meth:`open` keeps a lock taken here).
 
         ``scrapy crawl`` (:mod:`newscrawler.commands.crawl`) calls it before the crawl
-        starts, so that a second run exits at once, saying why. One lock per session: a
-        ``flock`` belongs to an open file description, so a second ``RunLock`` in the same
-        process would find the lock held (by this very process). Raises ``LockHeld``, or
-        ``OSError`` when ``STATE_DIR`` cannot be created or the lock file cannot be opened.
+        starts, so that a second run exits at once, saying why. One lock per archive
+        handle: a ``flock`` belongs to an open file description, so a second ``RunLock`` in
+        the same process would find the lock held (by this very process). Raises
+        ``LockHeld``, or ``OSError`` when ``STATE_DIR`` cannot be created or the lock file
+        cannot be opened.
         """
         if self.lock is not None:
             return
@@ -128,8 +111,6 @@ class ArchiveSession:
                 )
             store = self.store_opener(self.state_dir, self.archive_dir)
             self.reconciled = self._reconcile(store)
-            for outlet, slug in store.slugs().items():
-                self.slugs.setdefault(outlet, slug)
         except BaseException:
             lock.release()
             self.lock = None
@@ -198,3 +179,52 @@ class ArchiveSession:
         if added:
             logger.warning("Recorded %d posts found on disk but missing from the store", added)
         return added
+
+
+class ArchiveSession:
+    """What the Scrapy components of one crawler share: the frozen :class:`ArchiveConfig`,
+    the :class:`Archive` handle and the :class:`RunState`. One per crawler, made by the
+    first component that asks (:meth:`from_crawler`)."""
+
+    def __init__(self, config: ArchiveConfig, archive: Archive, run: RunState | None = None) -> None:
+        self.config = config
+        self.archive = archive
+        self.run = run or RunState()
+        self._slugs_seeded = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: BaseSettings, store_opener: StoreOpener = open_sqlite_store
+    ) -> ArchiveSession:
+        config = ArchiveConfig.from_settings(settings)
+        return cls(config, Archive(config, store_opener))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
+        session = getattr(crawler, _ATTR, None)
+        if not isinstance(session, ArchiveSession):
+            session = cls.from_settings(crawler.settings)
+            setattr(crawler, _ATTR, session)
+        return session
+
+    def install(self, crawler: Crawler) -> ArchiveSession:
+        """Make this the session of *crawler* (tests use it to give a crawler a memory store)."""
+        setattr(crawler, _ATTR, self)
+        return self
+
+    def open(self) -> SeenStore:
+        """The store (the first call opens the archive and seeds the run's slugs from it)."""
+        store = self.archive.open()
+        if not self._slugs_seeded:
+            self._slugs_seeded = True
+            for outlet, slug in store.slugs().items():
+                self.run.slugs.setdefault(outlet, slug)
+        return store
+
+    def is_known(self, code: str) -> bool:
+        self.open()
+        return self.archive.is_known(code)
+
+    def is_rejected(self, code: str) -> bool:
+        self.open()
+        return self.archive.is_rejected(code)

@@ -4,7 +4,7 @@ Scrapy's ``crawl`` command (a project command of the same name overrides a built
 ``COMMANDS_MODULE`` in the settings), plus:
 
 * before the crawl starts, it takes the archive's run lock and hands it to the crawl's
-  :class:`~newscrawler.archive.session.ArchiveSession` (which keeps it until the run report is
+  :class:`~newscrawler.archive.session.Archive` (which keeps it until the run report is
   written), then checks that the archive can be written. When another run holds the lock,
   or the archive cannot be written, it says so in one log line and exits with
   :attr:`~ExitStatus.LOCKED` or :attr:`~ExitStatus.ARCHIVE_NOT_WRITABLE`, without starting
@@ -32,7 +32,7 @@ from scrapy.exceptions import UsageError
 from newscrawler.archive.bootstrap import TEMP_DIRS
 from newscrawler.archive.fsutil import temp_name
 from newscrawler.archive.lock import LockHeld
-from newscrawler.archive.session import ArchiveSession
+from newscrawler.archive.session import Archive, ArchiveSession
 from newscrawler.extensions import ExitStatus, RunReport
 
 logger = logging.getLogger(__name__)
@@ -56,14 +56,14 @@ def check_writable(directories: Iterable[Path]) -> None:
         probe.unlink()
 
 
-def archive_directories(session: ArchiveSession) -> list[Path]:
+def archive_directories(session: Archive) -> list[Path]:
     """The folders a run writes to: STATE_DIR, the archive root, and those of its
     folders that already exist."""
     folders = [session.archive_dir / name for name in TEMP_DIRS]
     return [session.state_dir, session.archive_dir, *(f for f in folders if f.exists() or f.is_symlink())]
 
 
-def claim_archive(session: ArchiveSession) -> ExitStatus | None:
+def claim_archive(session: Archive) -> ExitStatus | None:
     """Take the run lock for *session* and check the archive is writable; on failure log
     why in one line and return the exit status (the lock is not kept)."""
     try:
@@ -121,7 +121,7 @@ class Command(ScrapyCrawlCommand):
                 logger.error("%s", exc)
                 self.exitcode = int(ExitStatus.USAGE)
                 return
-        session = ArchiveSession.from_crawler(crawler)
+        session = ArchiveSession.from_crawler(crawler).archive
         refused = claim_archive(session)
         if refused is not None:
             self.exitcode = int(refused)

@@ -47,7 +47,7 @@ from newscrawler.archive.images import (
 )
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.items import Article
-from newscrawler.outcomes import counter, failure_reason
+from newscrawler.outcomes import Counters, failure_reason
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
@@ -80,17 +80,13 @@ class ImageArchivePipeline(FilesPipeline):
         self.archive_dir = archive_dir
         self.images_dir = archive_dir.resolve() / ASSETS_DIR
         super().__init__(str(self.images_dir), crawler=crawler)
-        assert crawler.stats is not None
-        self.stats = crawler.stats
+        self.counters = Counters(crawler.stats)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ImageArchivePipeline:
         if not crawler.settings.getbool("ARCHIVE_IMAGES"):
             raise NotConfigured("ARCHIVE_IMAGES is off")
-        return cls(ArchiveSession.from_crawler(crawler).archive_dir, crawler=crawler)
-
-    def _inc(self, *parts: str, count: int = 1) -> None:
-        self.stats.inc_value(counter(*parts), count)
+        return cls(ArchiveSession.from_crawler(crawler).config.archive_dir, crawler=crawler)
 
     # ------------------------------------------------------------ MediaPipeline hooks
 
@@ -99,7 +95,7 @@ class ImageArchivePipeline(FilesPipeline):
             return []
         plan = plan_images(item.body, item.url)
         if plan.dynamic:
-            self._inc("images", "skipped_dynamic", count=len(plan.dynamic))
+            self.counters.inc("images", "skipped_dynamic", count=len(plan.dynamic))
             logger.debug("Article %s: %d dynamic chart image(s) not archived", item.code, len(plan.dynamic))
         return [Request(url, callback=NO_CALLBACK) for _, url in plan.downloads]
 
@@ -166,11 +162,11 @@ class ImageArchivePipeline(FilesPipeline):
         for (src, url), (ok, value) in zip(plan.downloads, results, strict=True):
             if ok and isinstance(value, dict) and value.get("path"):
                 mapping[src] = site_path(value["path"])
-                self._inc("images", "stored")
+                self.counters.inc("images", "stored")
                 continue
             error = getattr(value, "value", value)
             reason = str(error) if isinstance(error, ImageNotArchived) else failure_reason(value)
-            self._inc("images", "failed")
+            self.counters.inc("images", "failed")
             logger.warning(
                 "Image %s of article %s not archived (%s): the post keeps its URL", url, item.code, reason
             )

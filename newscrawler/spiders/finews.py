@@ -388,7 +388,7 @@ class FinewsSpider(ArticleTextMixin, Spider):
         outlet = normalize_outlet(article.outlet)
         if not outlet:
             return
-        slugs = ArchiveSession.from_crawler(self.crawler).slugs
+        slugs = ArchiveSession.from_crawler(self.crawler).run.slugs
         if outlet not in slugs:
             slugs[outlet] = article.slug
             logger.debug("Outlet %s uses category slug %r on the site", outlet, article.slug)

@@ -25,7 +25,7 @@ from w3lib.encoding import http_content_type_encoding
 from newscrawler.cleaning.body import clean_body
 from newscrawler.ids import CANONICAL_ARTICLE_URL, info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
-from newscrawler.outcomes import counter, failure_reason, requested_url
+from newscrawler.outcomes import Counters, failure_reason, requested_url
 from newscrawler.sources.eastmoney import (
     ArticleApiParser,
     ArticlePageParser,
@@ -154,7 +154,7 @@ class ArticleTextMixin:
             self.referers = {}
 
     def _inc(self, *parts: str, count: int = 1) -> None:
-        self.crawler.stats.inc_value(counter(*parts), count)
+        Counters(self.crawler.stats).inc(*parts, count=count)
 
     def article_page_url(self, code: str) -> str:
         return self.article_url.format(code=code, info_code=info_code(code)) if self.article_url else ""

@@ -33,7 +33,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
 import newscrawler
-from newscrawler.outcomes import counter
+from newscrawler.outcomes import Counters
 from newscrawler.warc.recorder import DEFAULT_MAX_SIZE, HttpExchange, WarcRecorder
 
 logger = logging.getLogger(__name__)
@@ -56,9 +56,8 @@ class WarcMiddleware:
     """Writes each (request, response) to the WARC files of ``WARC_DIR``."""
 
     def __init__(self, crawler: Crawler, directory: Path, max_size: int, extra_info: dict[str, str]) -> None:
-        assert crawler.stats is not None
         self.crawler = crawler
-        self.stats = crawler.stats
+        self.counters = Counters(crawler.stats)
         self.directory = directory
         self.max_size = max_size
         self.extra_info = extra_info
@@ -95,7 +94,7 @@ class WarcMiddleware:
     def spider_opened(self, spider: Spider) -> None:
         self.recorder = WarcRecorder(self.directory, max_size=self.max_size, info=self.warcinfo(spider))
         for path in self.recorder.recover():
-            self.stats.inc_value(counter("warc", "recovered_files"))
+            self.counters.inc("warc", "recovered_files")
             logger.warning("Recovered WARC file %s left by an interrupted run", path)
 
     def spider_closed(self, spider: Spider) -> None:
@@ -127,16 +126,16 @@ class WarcMiddleware:
         try:
             location = recorder.write(exchange)
         except OSError as exc:
-            self.stats.inc_value(counter("warc", "errors"))
+            self.counters.inc("warc", "errors")
             logger.error("Could not write %s to the WARC files in %s: %s", response.url, self.directory, exc)
             return response
         except Exception:  # archiving must never fail the download itself
-            self.stats.inc_value(counter("warc", "errors"))
+            self.counters.inc("warc", "errors")
             logger.exception("Could not write %s to the WARC files in %s", response.url, self.directory)
             return response
-        self.stats.inc_value(counter("warc", "records"))
-        self.stats.inc_value(counter("warc", "bytes"), location.size)
+        self.counters.inc("warc", "records")
+        self.counters.inc("warc", "bytes", count=location.size)
         if location.new_file:
-            self.stats.inc_value(counter("warc", "files"))
+            self.counters.inc("warc", "files")
         logger.debug("WARC %s @%d: %s %s", location.filename, location.offset, response.status, response.url)
         return response
