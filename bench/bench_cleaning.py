@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newscrawler.cleaning.body import clean_body, html_to_text
+from newscrawler.cleaning.body import clean_body, visible_text
 
 BASE = "http://finance.eastmoney.com/a/202203282325203083.html"
 
@@ -134,7 +134,7 @@ def main() -> None:
         nbytes = len(body.encode())
         out = clean_body(body, BASE)
         assert clean_body(out, BASE) == out, "not idempotent"
-        assert html_to_text(out)
+        assert visible_text(out)
         runs, median, best = bench(body, args.seconds)
         print(
             f"{label:>6} {nbytes:>9} {runs:>6} {median * 1e3:>9.2f} {1 / median:>9.1f} "

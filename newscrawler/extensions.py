@@ -24,13 +24,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from newscrawler.archive.fsutil import atomic_write
+from newscrawler.archive.layout import REPORT_FILE
 from newscrawler.archive.retention import RetentionResult, apply_retention
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.outcomes import PREFIX, Counters, counter
 
 logger = logging.getLogger(__name__)
 
-REPORT_FILE = "last-run.json"
 #: New posts listed by path in the log summary (the report lists them all).
 SUMMARY_MAX_PATHS = 10
 

@@ -13,16 +13,15 @@ from scrapy.http import Response
 
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.outcomes import Counters, failure_reason
-from newscrawler.spiders.text import (
-    ARTICLE_CODE_META,
-    CONNECTION_FAILURES,
-    EXPLICIT_META,
-    SOURCE_LABELS,
-    TEXT_SOURCE_META,
-    SourceDisabled,
-)
+from newscrawler.requestmeta import ARTICLE_CODE_META, EXPLICIT_META, TEXT_SOURCE_META
+from newscrawler.sources.textsources import CONNECTION_FAILURES, SOURCE_LABELS
 
 logger = logging.getLogger(__name__)
+
+
+class SourceDisabled(IgnoreRequest):
+    """A queued request for a text source the breaker switched off: the article moves on
+    to the next source (raised by :class:`SkipKnownArticlesMiddleware`)."""
 
 
 class SkipKnownArticlesMiddleware:

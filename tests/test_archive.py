@@ -11,16 +11,14 @@ from pathlib import Path
 import pytest
 
 from newscrawler.archive.bootstrap import (
-    BEIJING,
     ArchivedPost,
     archived_post,
     bootstrap,
-    format_date,
-    parse_date,
-    parse_post,
     remove_stale_temp_files,
     scan_archive,
 )
+from newscrawler.archive.post import format_date, parse_header_date, parse_post
+from newscrawler.dates import BEIJING
 from newscrawler.dedup.fingerprint import fingerprint, html_to_text
 from newscrawler.dedup.store import META_BOOTSTRAPPED_AT, MemoryStore, SeenStore, SQLiteStore
 
@@ -399,8 +397,8 @@ def test_impossible_yaml_timestamp_keeps_the_post_without_a_date() -> None:
         ("昨天", None),
     ],
 )
-def test_parse_date(value: object, expected: datetime | None) -> None:
-    assert parse_date(value) == expected
+def test_parse_header_date(value: object, expected: datetime | None) -> None:
+    assert parse_header_date(value) == expected
 
 
 def test_format_date() -> None:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from newscrawler.cleaning.body import clean_body, html_to_text
+from newscrawler.cleaning.body import clean_body, visible_text
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cleaning"
 BASE = "http://finance.eastmoney.com/a/202203282325203083.html"
@@ -106,7 +106,7 @@ def test_article_api_2026_fixture_keeps_exactly_the_article() -> None:
     source = lxml_html.fromstring(f"<div>{raw}</div>")
     texts = [" ".join(str(el.xpath("string()")).split()) for el in source.iter("p", "h3")]
     lines = out.split("\n")
-    assert [html_to_text(line) for line in lines] == [text for text in texts if text]
+    assert [visible_text(line) for line in lines] == [text for text in texts if text]
     assert [line[:4] for line in lines].count("<h3>") == 2
 
 
@@ -442,7 +442,7 @@ def test_liquid_markup_is_escaped_idempotently() -> None:
     assert out == "<p>&#123;{ page.title }} &#123;%- if x -%} &#123;&#123;{ }} { % {x}</p>"
     assert "{{" not in out and "{%" not in out
     assert clean_body(out) == out
-    assert html_to_text(out) == "{{ page.title }} {%- if x -%} {{{ }} { % {x}"
+    assert visible_text(out) == "{{ page.title }} {%- if x -%} {{{ }} { % {x}"
 
 
 def test_entities_are_normalized() -> None:
@@ -555,7 +555,7 @@ def test_deterministic_and_pure() -> None:
     assert clean_body(raw, "http://other.example/x/") != first  # the base URL is an input
 
 
-# ----------------------------------------------------------------------- html_to_text
+# ----------------------------------------------------------------------- visible_text
 
 
 @pytest.mark.parametrize(
@@ -572,16 +572,16 @@ def test_deterministic_and_pure() -> None:
         ("　　纯文本\r\n　　第二行", "纯文本 第二行"),
     ],
 )
-def test_html_to_text(html: str, expected: str) -> None:
-    assert html_to_text(html) == expected
+def test_visible_text(html: str, expected: str) -> None:
+    assert visible_text(html) == expected
 
 
-def test_html_to_text_is_stable_under_cleaning() -> None:
+def test_visible_text_is_stable_under_cleaning() -> None:
     raw = read(FIXTURES / "crlf_indents_html.html")
     cleaned = clean_body(raw, BASE)
-    assert html_to_text(cleaned) == html_to_text(clean_body(cleaned, BASE))
-    assert html_to_text(cleaned).startswith("近年来，中国人寿")
-    assert "  " not in html_to_text(cleaned)
+    assert visible_text(cleaned) == visible_text(clean_body(cleaned, BASE))
+    assert visible_text(cleaned).startswith("近年来，中国人寿")
+    assert "  " not in visible_text(cleaned)
 
 
 # ------------------------------------------------------------------------ performance
@@ -692,7 +692,7 @@ def test_property_output_shape(html: str, base_url: str) -> None:
         assert line.startswith(
             ("<p>", '<p class="em_media">', "<h", "<ul>", "<ol>", "<blockquote>", "<table>", "<center>")
         )
-    assert html_to_text(clean_body(out, base_url)) == html_to_text(out)
+    assert visible_text(clean_body(out, base_url)) == visible_text(out)
 
 
 @settings(max_examples=200, deadline=None, database=None)
@@ -702,4 +702,4 @@ def test_property_plain_text(text: str) -> None:
     lines = [line for line in re.split("\r\n|\r|\n", text) if line.strip(" \t\u3000\u00a0")]
     assert out.count("<p>") == len(lines)
     assert out.count("\n") == max(len(lines) - 1, 0)
-    assert html_to_text(out) == " ".join(text.split())
+    assert visible_text(out) == " ".join(text.split())

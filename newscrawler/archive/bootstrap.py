@@ -21,13 +21,12 @@ from collections import Counter
 from collections.abc import Iterator, MutableMapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
 
-import yaml
-
-from newscrawler.dates import BEIJING, format_post_date
+from newscrawler.archive.layout import POST_DIRS, TEMP_DIRS
+from newscrawler.archive.post import OUTLET_TAG_SUFFIX, format_date, parse_post
 from newscrawler.dedup.fingerprint import FINGERPRINT_VERSION, fingerprint, html_to_text
 from newscrawler.dedup.store import META_BOOTSTRAPPED_AT, SeenStore, StoredArticle
 from newscrawler.ids import extract_code, info_code
@@ -35,46 +34,12 @@ from newscrawler.items import KIND_EMNEWS, KIND_OUTLET
 
 logger = logging.getLogger(__name__)
 
-#: Folders of the archive that hold posts, in the order they are read.
-POST_DIRS = ("_posts", "old_post")
-#: Folders where a killed writer may leave hidden temp files.
-TEMP_DIRS = ("_posts", "old_post", "category")
 #: ``meta`` key: the fingerprint algorithm version the store's hashes were made with.
 META_FINGERPRINT_VERSION = "fingerprint_version"
 
-_DELIMITER_RE = re.compile(r"^---[ \t]*$")
-_SOURCE_LINE_RE = re.compile(r"^<((?:https?:)?//[^\s<>]+)>$", re.IGNORECASE)
-_BACK_LINK_RE = re.compile(r"^\[返回[^\]]*\]\([^)]*\)")
-_HEADER_LINE_RE = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*))?$")
-_DATE_RE = re.compile(
-    r"^(\d{4})-(\d{1,2})-(\d{1,2})"
-    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?"
-    r"(?:[ \t]*(?:(Z)|([+-])(\d{2}):?(\d{2})))?$",
-    re.ASCII,
-)
 _FILE_ID_RE = re.compile(r"(?<![0-9A-Za-z])((?:NW)?[0-9]{18})\.md$", re.IGNORECASE | re.ASCII)
-_OUTLET_SUFFIX = "新闻"
 #: Shingle digests kept while fingerprinting a chunk of posts (about 100 bytes each).
 _CACHE_LIMIT = 300_000
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedPost:
-    """What a post file says."""
-
-    title: str
-    #: Aware datetime (Beijing time when the header gives no offset); None when missing or invalid.
-    date: datetime | None
-    categories: tuple[str, ...]
-    tags: tuple[str, ...]
-    #: The part between the header and the source line (for rolling news: without the digest).
-    body: str
-    #: The URL of the ``<...>`` source line, "" when there is none.
-    source_url: str
-    #: Rolling news: the text of the ``> ...`` blockquote opening the body, else "".
-    digest: str
-    #: The header did not parse as YAML and was read line by line.
-    header_fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,149 +104,12 @@ class BootstrapStats:
 # --------------------------------------------------------------------------- parsing
 
 
-def format_date(value: datetime | None) -> str:
-    """``YYYY-MM-DD HH:MM:SS +0800`` in Beijing time, as post headers write it; "" for None."""
-    return "" if value is None else format_post_date(value)
-
-
-def parse_date(value: object) -> datetime | None:
-    """An aware datetime from a header ``date`` value (YAML may have made it a datetime or a date).
-
-    Stricter and much faster than :func:`newscrawler.dates.parse_date` (a bootstrap reads
-    100,000 headers): only the ``YYYY-MM-DD[ HH:MM[:SS]][ offset]`` forms posts use."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=BEIJING)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=BEIJING)
-    if not isinstance(value, str):
-        return None
-    match = _DATE_RE.match(value.strip())
-    if not match:
-        return None
-    year, month, day, hour, minute, second, zulu, sign, off_h, off_m = match.groups()
-    if zulu:
-        tz: timezone = UTC
-    elif sign:
-        offset = timedelta(hours=int(off_h), minutes=int(off_m))
-        if offset >= timedelta(hours=24):
-            return None
-        if sign == "-":
-            offset = -offset
-        tz = BEIJING if offset == timedelta(hours=8) else timezone(offset)
-    else:
-        tz = BEIJING
-    try:
-        return datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), tzinfo=tz
-        )
-    except ValueError:
-        return None
-
-
-def _as_names(value: object) -> tuple[str, ...]:
-    """Jekyll categories/tags: a list, or a string of space-separated names."""
-    if value is None:
-        return ()
-    if isinstance(value, list | tuple):
-        return tuple(str(item).strip() for item in value if item is not None and str(item).strip())
-    return tuple(str(value).split())
-
-
-def _unquote(value: str) -> str:
-    """A header value read without YAML: strip matching quotes, undo simple escapes."""
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        inner = value[1:-1]
-        return re.sub(r'\\(["\\])', r"\1", inner)
-    if len(value) >= 2 and value[0] == value[-1] == "'":
-        return value[1:-1].replace("''", "'")
-    return value
-
-
-def _read_header(block: str) -> tuple[dict[str, object], bool]:
-    """The front matter as a dict: YAML when it parses to a mapping, else ``key: value`` lines."""
-    try:
-        data = yaml.load(block, Loader=yaml.CSafeLoader) if yaml.__with_libyaml__ else yaml.safe_load(block)
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
-        # Broken quoting, or a value YAML reads as an impossible timestamp (``date: 2022-02-30 10:00:00``).
-        data = None
-    if isinstance(data, dict):
-        return {str(key): value for key, value in data.items()}, False
-    header: dict[str, object] = {}
-    for line in block.split("\n"):
-        match = _HEADER_LINE_RE.match(line.strip())
-        if match:
-            header.setdefault(match.group(1), _unquote(match.group(2) or ""))
-    return header, True
-
-
-def parse_post(text: str) -> ParsedPost | None:
-    """The front matter and parts of a post, or None when *text* is not a post (no ``---`` header)."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    start = 0
-    while start < len(lines) and not lines[start].strip():
-        start += 1
-    if start >= len(lines) or not _DELIMITER_RE.match(lines[start]):
-        return None
-    end = start + 1
-    while end < len(lines) and not _DELIMITER_RE.match(lines[end]):
-        end += 1
-    if end >= len(lines):
-        return None
-    header, fallback = _read_header("\n".join(lines[start + 1 : end]))
-    if not header:
-        return None
-    rest = lines[end + 1 :]
-
-    source_index = None
-    for index in range(len(rest) - 1, -1, -1):
-        if _SOURCE_LINE_RE.match(rest[index].strip()):
-            source_index = index
-            break
-    if source_index is not None:
-        match = _SOURCE_LINE_RE.match(rest[source_index].strip())
-        source_url = match.group(1) if match else ""
-        body_lines = rest[:source_index]
-    else:
-        source_url = ""
-        body_lines = list(rest)
-        while body_lines and (not body_lines[-1].strip() or _BACK_LINK_RE.match(body_lines[-1].strip())):
-            body_lines.pop()
-
-    categories = _as_names(header.get("categories", header.get("category")))
-    digest = ""
-    if KIND_EMNEWS in categories:
-        first = 0
-        while first < len(body_lines) and not body_lines[first].strip():
-            first += 1
-        quote: list[str] = []
-        while first < len(body_lines) and body_lines[first].lstrip().startswith(">"):
-            quote.append(body_lines[first].lstrip()[1:].strip())
-            first += 1
-        if quote:
-            digest = "\n".join(quote).strip()
-            body_lines = body_lines[first:]
-
-    title = header.get("title")
-    return ParsedPost(
-        title=" ".join(str(title).split()) if title is not None else "",
-        date=parse_date(header.get("date")),
-        categories=categories,
-        tags=_as_names(header.get("tags", header.get("tag"))),
-        body="\n".join(body_lines).strip("\n"),
-        source_url=source_url,
-        digest=digest,
-        header_fallback=fallback,
-    )
-
-
 def _outlet_of(tags: tuple[str, ...]) -> str:
     if not tags:
         return ""
     tag = tags[0]
-    if tag.endswith(_OUTLET_SUFFIX) and len(tag) > len(_OUTLET_SUFFIX):
-        return tag[: -len(_OUTLET_SUFFIX)]
+    if tag.endswith(OUTLET_TAG_SUFFIX) and len(tag) > len(OUTLET_TAG_SUFFIX):
+        return tag[: -len(OUTLET_TAG_SUFFIX)]
     return tag
 
 

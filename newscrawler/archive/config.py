@@ -12,10 +12,9 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-logger = logging.getLogger(__name__)
+from newscrawler.archive.layout import DEFAULT_STATE_SUBDIR
 
-#: ``STATE_DIR`` when the setting is empty: inside the archive.
-DEFAULT_STATE_SUBDIR = ".newscrawler"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

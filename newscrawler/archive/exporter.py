@@ -15,11 +15,9 @@ from itemadapter import ItemAdapter
 from scrapy.exporters import BaseItemExporter
 
 from newscrawler.archive.fsutil import atomic_write, confined
+from newscrawler.archive.layout import POSTS_DIR
 from newscrawler.archive.post import PostTarget, render_category_page, render_post, share_url, target_for
 from newscrawler.items import KIND_EMNEWS
-
-POSTS_DIR = "_posts"
-CATEGORY_DIR = "category"
 
 
 @dataclass(frozen=True)

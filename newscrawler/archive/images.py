@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from posixpath import splitext
 from urllib.parse import urljoin, urlsplit
 
+from newscrawler.archive.layout import ASSETS_DIR
+
 __all__ = [
-    "ASSETS_DIR",
     "ImagePlan",
     "asset_name",
     "image_extension",
@@ -34,9 +35,6 @@ __all__ = [
     "rewrite_image_sources",
     "site_path",
 ]
-
-#: Where images go, relative to ``ARCHIVE_DIR`` and to the site root.
-ASSETS_DIR = "assets/images"
 
 #: An ``<img>`` start tag of canonical (nh3-serialized) HTML, and its ``src`` attribute.
 _IMG_TAG_RE = re.compile(r"""<img((?:\s+[^\s"'>/=]+(?:="[^"]*")?)*)\s*/?>""", re.IGNORECASE)

@@ -1,4 +1,5 @@
-"""The Jekyll post format of SPEC §6: render posts and category pages, names and slugs.
+"""The Jekyll post format (docs/contract.md): render posts and category pages, names and
+slugs, and read posts back (every variant the archive holds).
 
 Pure functions: no I/O, no Scrapy. Everything untrusted that reaches the YAML header
 or a file name passes through a function here that makes it safe.
@@ -9,17 +10,20 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
+import yaml
 from lxml import etree
 from lxml import html as lxml_html
 
+from newscrawler.archive.layout import CATEGORY_DIR
 from newscrawler.dates import BEIJING, format_post_date
 from newscrawler.ids import info_code, is_code
+from newscrawler.items import KIND_EMNEWS
 
-EMNEWS_SLUG = "emnews"
+#: An outlet's tag and back-link label: ``<outlet>新闻``.
+OUTLET_TAG_SUFFIX = "新闻"
 EMNEWS_TAG = "东财滚动新闻"
 EMNEWS_BACK_LABEL = "返回东财滚动新闻"
 HOME_LABEL = "返回首页"
@@ -148,7 +152,7 @@ def post_id(code: str, kind: str) -> str:
     """``NW`` + code for outlet posts, the bare 18-digit code for rolling news."""
     if not is_code(code):
         raise ValueError(f"not an article code: {code!r}")
-    return code if kind == EMNEWS_SLUG else info_code(code)
+    return code if kind == KIND_EMNEWS else info_code(code)
 
 
 def post_filename(date: datetime, code: str, kind: str) -> str:
@@ -161,11 +165,11 @@ def post_filename(date: datetime, code: str, kind: str) -> str:
 
 def target_for(*, code: str, kind: str, date: datetime, outlet: str, slug: str, site: str) -> PostTarget:
     site = site.rstrip("/")
-    if kind == EMNEWS_SLUG:
+    if kind == KIND_EMNEWS:
         return PostTarget(
             post_id=post_id(code, kind),
             filename=post_filename(date, code, kind),
-            category=EMNEWS_SLUG,
+            category=KIND_EMNEWS,
             tag=EMNEWS_TAG,
             back_label=EMNEWS_BACK_LABEL,
             back_href=f"{site}/emnews/",
@@ -179,10 +183,10 @@ def target_for(*, code: str, kind: str, date: datetime, outlet: str, slug: str, 
         post_id=post_id(code, kind),
         filename=post_filename(date, code, kind),
         category=slug,
-        tag=f"{outlet}新闻",
-        back_label=f"返回{outlet}新闻",
+        tag=f"{outlet}{OUTLET_TAG_SUFFIX}",
+        back_label=f"返回{outlet}{OUTLET_TAG_SUFFIX}",
         back_href=f"{site}/category/{slug}.html",
-        category_page=f"category/{slug}.html",
+        category_page=f"{CATEGORY_DIR}/{slug}.html",
     )
 
 
@@ -220,7 +224,7 @@ def render_post(
         ]
     )
     parts = []
-    if target.category == EMNEWS_SLUG and digest:
+    if target.category == KIND_EMNEWS and digest:
         parts.append(f"> {digest}")
     if body.strip():
         parts.append(body.strip())
@@ -234,11 +238,181 @@ def render_category_page(outlet: str, slug: str) -> str:
     """``category/<slug>.html``: the page Jekyll's category layout fills with posts."""
     if not is_safe_slug(slug) or not outlet or normalize_outlet(outlet) != outlet:
         raise ValueError(f"unsafe category page: {outlet!r} -> {slug!r}")
-    return f"---\nlayout: category\ntitle: {outlet}新闻\ncategory: {slug}\n---\n"
+    return f"---\nlayout: category\ntitle: {outlet}{OUTLET_TAG_SUFFIX}\ncategory: {slug}\n---\n"
 
 
 def share_url(template: str, code: str) -> str:
     return template.format(info_code=info_code(code), code=code)
 
 
-SlugFunction = Callable[[str], str]
+# --------------------------------------------------------------------------- reading posts back
+# Every variant seen in the wild is read: CRLF line ends inside the body, no final newline,
+# a blank line before the first ``---``, ``date:`` without ``+0800`` (Beijing time) or
+# empty, old footers (back links on separate lines, ``../emnews/``), broken YAML quoting.
+
+_DELIMITER_RE = re.compile(r"^---[ \t]*$")
+_SOURCE_LINE_RE = re.compile(r"^<((?:https?:)?//[^\s<>]+)>$", re.IGNORECASE)
+_BACK_LINK_RE = re.compile(r"^\[返回[^\]]*\]\([^)]*\)")
+_HEADER_LINE_RE = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*))?$")
+_DATE_RE = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?"
+    r"(?:[ \t]*(?:(Z)|([+-])(\d{2}):?(\d{2})))?$",
+    re.ASCII,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPost:
+    """What a post file says."""
+
+    title: str
+    #: Aware datetime (Beijing time when the header gives no offset); None when missing or invalid.
+    date: datetime | None
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    #: The part between the header and the source line (for rolling news: without the digest).
+    body: str
+    #: The URL of the ``<...>`` source line, "" when there is none.
+    source_url: str
+    #: Rolling news: the text of the ``> ...`` blockquote opening the body, else "".
+    digest: str
+    #: The header did not parse as YAML and was read line by line.
+    header_fallback: bool = False
+
+
+def format_date(value: datetime | None) -> str:
+    """``YYYY-MM-DD HH:MM:SS +0800`` in Beijing time, as post headers write it; "" for None."""
+    return "" if value is None else format_post_date(value)
+
+
+def parse_header_date(value: object) -> datetime | None:
+    """An aware datetime from a header ``date`` value (YAML may have made it a datetime or a date).
+
+    Stricter and much faster than :func:`newscrawler.dates.parse_date` (a bootstrap reads
+    100,000 headers): only the ``YYYY-MM-DD[ HH:MM[:SS]][ offset]`` forms posts use."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=BEIJING)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=BEIJING)
+    if not isinstance(value, str):
+        return None
+    match = _DATE_RE.match(value.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, zulu, sign, off_h, off_m = match.groups()
+    if zulu:
+        tz: timezone = UTC
+    elif sign:
+        offset = timedelta(hours=int(off_h), minutes=int(off_m))
+        if offset >= timedelta(hours=24):
+            return None
+        if sign == "-":
+            offset = -offset
+        tz = BEIJING if offset == timedelta(hours=8) else timezone(offset)
+    else:
+        tz = BEIJING
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), tzinfo=tz
+        )
+    except ValueError:
+        return None
+
+
+def _as_names(value: object) -> tuple[str, ...]:
+    """Jekyll categories/tags: a list, or a string of space-separated names."""
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return tuple(str(item).strip() for item in value if item is not None and str(item).strip())
+    return tuple(str(value).split())
+
+
+def _unquote(value: str) -> str:
+    """A header value read without YAML: strip matching quotes, undo simple escapes."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        inner = value[1:-1]
+        return re.sub(r'\\(["\\])', r"\1", inner)
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    return value
+
+
+def _read_header(block: str) -> tuple[dict[str, object], bool]:
+    """The front matter as a dict: YAML when it parses to a mapping, else ``key: value`` lines."""
+    try:
+        data = yaml.load(block, Loader=yaml.CSafeLoader) if yaml.__with_libyaml__ else yaml.safe_load(block)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        # Broken quoting, or a value YAML reads as an impossible timestamp (``date: 2022-02-30 10:00:00``).
+        data = None
+    if isinstance(data, dict):
+        return {str(key): value for key, value in data.items()}, False
+    header: dict[str, object] = {}
+    for line in block.split("\n"):
+        match = _HEADER_LINE_RE.match(line.strip())
+        if match:
+            header.setdefault(match.group(1), _unquote(match.group(2) or ""))
+    return header, True
+
+
+def parse_post(text: str) -> ParsedPost | None:
+    """The front matter and parts of a post, or None when *text* is not a post (no ``---`` header)."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start >= len(lines) or not _DELIMITER_RE.match(lines[start]):
+        return None
+    end = start + 1
+    while end < len(lines) and not _DELIMITER_RE.match(lines[end]):
+        end += 1
+    if end >= len(lines):
+        return None
+    header, fallback = _read_header("\n".join(lines[start + 1 : end]))
+    if not header:
+        return None
+    rest = lines[end + 1 :]
+
+    source_index = None
+    for index in range(len(rest) - 1, -1, -1):
+        if _SOURCE_LINE_RE.match(rest[index].strip()):
+            source_index = index
+            break
+    if source_index is not None:
+        match = _SOURCE_LINE_RE.match(rest[source_index].strip())
+        source_url = match.group(1) if match else ""
+        body_lines = rest[:source_index]
+    else:
+        source_url = ""
+        body_lines = list(rest)
+        while body_lines and (not body_lines[-1].strip() or _BACK_LINK_RE.match(body_lines[-1].strip())):
+            body_lines.pop()
+
+    categories = _as_names(header.get("categories", header.get("category")))
+    digest = ""
+    if KIND_EMNEWS in categories:
+        first = 0
+        while first < len(body_lines) and not body_lines[first].strip():
+            first += 1
+        quote: list[str] = []
+        while first < len(body_lines) and body_lines[first].lstrip().startswith(">"):
+            quote.append(body_lines[first].lstrip()[1:].strip())
+            first += 1
+        if quote:
+            digest = "\n".join(quote).strip()
+            body_lines = body_lines[first:]
+
+    title = header.get("title")
+    return ParsedPost(
+        title=" ".join(str(title).split()) if title is not None else "",
+        date=parse_header_date(header.get("date")),
+        categories=categories,
+        tags=_as_names(header.get("tags", header.get("tag"))),
+        body="\n".join(body_lines).strip("\n"),
+        source_url=source_url,
+        digest=digest,
+        header_fallback=fallback,
+    )

@@ -34,13 +34,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from newscrawler.archive.fsutil import fsync_dir
+from newscrawler.archive.layout import OLD_POSTS_DIR, POSTS_DIR
 from newscrawler.dates import BEIJING
 from newscrawler.dedup.store import SeenStore, StoredArticle
 
 logger = logging.getLogger(__name__)
 
-POSTS_DIR = "_posts"
-OLD_POSTS_DIR = "old_post"
 
 #: ``YYYY-MM-DD-<id>.md`` with an article code as ``<id>``: (year, month, day, code).
 _ARTICLE_POST_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(?:NW)?([0-9]{18})\.md$", re.ASCII)

@@ -15,8 +15,9 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
-from newscrawler.archive.bootstrap import POST_DIRS, archived_post, bootstrap, remove_stale_temp_files
+from newscrawler.archive.bootstrap import archived_post, bootstrap, remove_stale_temp_files
 from newscrawler.archive.config import ArchiveConfig
+from newscrawler.archive.layout import LOCK_FILE, POST_DIRS, STORE_FILE
 from newscrawler.archive.lock import RunLock
 from newscrawler.dedup.store import MemoryStore, SeenStore, open_store
 from newscrawler.ids import is_code
@@ -28,8 +29,6 @@ _POST_NAME_RE = re.compile(r"(?:NW)?([0-9]{18})\.md$", re.ASCII)
 META_DIRS_STATE = "post_dirs_state"
 #: ``meta`` key prefix of articles fetched and refused for good (a duplicate, no date ...).
 META_REJECTED_PREFIX = "rejected/"
-STORE_FILE = "seen.db"
-LOCK_FILE = "lock"
 
 StoreOpener = Callable[[Path, Path], SeenStore]
 

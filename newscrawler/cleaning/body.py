@@ -2,7 +2,7 @@
 
 ``clean_body(html, base_url)`` turns the body HTML of an eastmoney article (text API
 ``text``/``content`` field, article page ``div#ContentBody``, or plain text) into the
-HTML that goes into a Jekyll post. ``html_to_text(html)`` gives the visible text of
+HTML that goes into a Jekyll post. ``visible_text(html)`` gives the visible text of
 (cleaned) HTML with whitespace collapsed, for content fingerprints.
 
 How it works
@@ -80,7 +80,7 @@ from urllib.parse import unquote, urljoin
 import nh3
 from lxml import etree
 
-__all__ = ["clean_body", "html_to_text"]
+__all__ = ["clean_body", "visible_text"]
 
 # --------------------------------------------------------------------------- tag sets
 
@@ -968,10 +968,9 @@ def _visible_text(node: etree._Element, out: list[str]) -> None:
         out.append(" ")
 
 
-def html_to_text(html: str) -> str:
-    """The visible text of (cleaned) body HTML, whitespace runs collapsed to one space.
-
-    Used for content fingerprints: entities are decoded, tags, comments, scripts and
+def visible_text(html: str) -> str:
+    """The visible text of (cleaned) body HTML, whitespace runs collapsed to one space (what a
+    reader sees; tests and benches check cleaning with it). Entities are decoded, tags, comments, scripts and
     hidden elements contribute nothing, block boundaries and ``<br>`` separate words.
     """
     if not html or html.isspace():

@@ -29,8 +29,8 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
-from newscrawler.archive.bootstrap import TEMP_DIRS
 from newscrawler.archive.fsutil import temp_name
+from newscrawler.archive.layout import TEMP_DIRS
 from newscrawler.archive.lock import LockHeld
 from newscrawler.archive.session import Archive, ArchiveSession
 from newscrawler.extensions import ExitStatus, RunReport

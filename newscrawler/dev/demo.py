@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from newscrawler import settings as defaults
+from newscrawler.archive.layout import POSTS_DIR
 from newscrawler.dev.server import FixtureHTTPServer
 
 #: The 2022 feeds of the sample (``tests/fixtures/eastmoney/feeds``).
@@ -52,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, settings in (("today's eastmoney (2026 shapes)", today), ("the 2022 feeds", legacy)):
             print(f"demo: crawling {name}", flush=True)
             status = _crawl(args.archive, settings) or status
-    posts = sorted((args.archive / "_posts").glob("*.md"))
-    print(f"demo: {len(posts)} posts in {args.archive / '_posts'}", flush=True)
+    posts = sorted((args.archive / POSTS_DIR).glob("*.md"))
+    print(f"demo: {len(posts)} posts in {args.archive / POSTS_DIR}", flush=True)
     for post in posts:
         print(f"  {post}")
     return status

@@ -38,13 +38,13 @@ from scrapy.pipelines.media import FileException, FileInfo, FileInfoOrError, Med
 
 from newscrawler.archive.fsutil import atomic_write, confined
 from newscrawler.archive.images import (
-    ASSETS_DIR,
     asset_name,
     image_extension,
     plan_images,
     rewrite_image_sources,
     site_path,
 )
+from newscrawler.archive.layout import ASSETS_DIR
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.items import Article
 from newscrawler.outcomes import Counters, failure_reason

@@ -32,7 +32,6 @@ from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 SOURCE_NAME = "finews"
 
 #: Category path segment and tag of rolling-news posts.
-EMNEWS_SLUG = "emnews"
 EMNEWS_TAG = "东财滚动新闻"
 
 # Regexes below only ever run on extracted text (URLs, paths, tag text), never on markup.
@@ -332,7 +331,7 @@ class FinewsPostParser:
         tags = self._tags(section) if section is not None else []
         if section is not None and not article.slug:
             article.slug = self._slug_from_back_links(section, url)
-        is_emnews = article.slug == EMNEWS_SLUG or EMNEWS_TAG in tags
+        is_emnews = article.slug == KIND_EMNEWS or EMNEWS_TAG in tags
         article.kind = KIND_EMNEWS if is_emnews else KIND_OUTLET
 
         share: str | None = None
@@ -367,7 +366,7 @@ class FinewsPostParser:
             if category:
                 return category.group("name").removesuffix(".html")
             if _BACK_EMNEWS_RE.search(path):
-                return EMNEWS_SLUG
+                return KIND_EMNEWS
         return ""
 
     def back_links(self, url: str, html: str) -> list[str]:
@@ -400,7 +399,7 @@ class FinewsPostParser:
                 if category:
                     found.append(f"{root}category/{category.group('name')}")
                 elif _BACK_EMNEWS_RE.search(path):
-                    found.append(f"{root}{EMNEWS_SLUG}/")
+                    found.append(f"{root}{KIND_EMNEWS}/")
         return _unique(found)
 
     def share_url(self, url: str, html: str) -> str | None:
@@ -429,4 +428,4 @@ def listing_for_post(url: str) -> str | None:
     if not match or not root:
         return None
     slug = match.group("slug")
-    return root + (f"{EMNEWS_SLUG}/" if slug == EMNEWS_SLUG else f"category/{slug}.html")
+    return root + (f"{KIND_EMNEWS}/" if slug == KIND_EMNEWS else f"category/{slug}.html")

@@ -42,15 +42,15 @@ from newscrawler.archive.session import ArchiveSession
 from newscrawler.ids import extract_code, is_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import failure_reason
+from newscrawler.requestmeta import ARTICLE_CODE_META
 from newscrawler.sources.eastmoney import ArticleText, FeedEntry
 from newscrawler.sources.finews import (
-    EMNEWS_SLUG,
     SOURCE_NAME,
     FinewsIndexParser,
     FinewsPostParser,
     listing_for_post,
 )
-from newscrawler.spiders.text import ARTICLE_CODE_META, ArticleTextMixin
+from newscrawler.spiders.text import ArticleTextMixin
 
 logger = logging.getLogger(__name__)
 
@@ -383,7 +383,7 @@ class FinewsSpider(ArticleTextMixin, Spider):
     def _learn_slug(self, article: Article) -> None:
         """The site's slug for an outlet is the slug its backup uses (SPEC §6: the slug the
         archive already uses); one already known for the outlet (from the archive) wins."""
-        if article.kind != KIND_OUTLET or not is_safe_slug(article.slug) or article.slug == EMNEWS_SLUG:
+        if article.kind != KIND_OUTLET or not is_safe_slug(article.slug) or article.slug == KIND_EMNEWS:
             return
         outlet = normalize_outlet(article.outlet)
         if not outlet:

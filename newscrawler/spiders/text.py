@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from w3lib.encoding import http_content_type_encoding
 
 from newscrawler.cleaning.body import clean_body
 from newscrawler.ids import CANONICAL_ARTICLE_URL, info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
+from newscrawler.middlewares import SourceDisabled
 from newscrawler.outcomes import Counters, failure_reason, requested_url
+from newscrawler.requestmeta import ARTICLE_CODE_META, EXPLICIT_META, TEXT_SOURCE_META
 from newscrawler.sources.eastmoney import (
     ArticleApiParser,
     ArticlePageParser,
@@ -36,28 +36,16 @@ from newscrawler.sources.eastmoney import (
     decode_html_checked,
     merge_text,
 )
+from newscrawler.sources.textsources import (
+    ARTICLE_API,
+    ARTICLE_PAGE,
+    SOURCE_LABELS,
+    TEXT_API,
+    SourceBreaker,
+    TextSource,
+)
 
 logger = logging.getLogger(__name__)
-
-#: Request meta key naming the article a request is for (used by the skip-known middleware).
-ARTICLE_CODE_META = "newscrawler_article_code"
-#: Request meta key set on requests for articles the user asked for by ``-a codes``.
-EXPLICIT_META = "newscrawler_explicit"
-#: Request meta key naming the text source a request asks (see :class:`SourceBreaker`).
-TEXT_SOURCE_META = "newscrawler_text_source"
-
-#: Text source names, in the order they are asked (counter parts: ``text/from_<name>``,
-#: ``errors/<name>_<reason>``, ``fallback/<name>_no_text``, ``text/<name>_disabled``).
-TEXT_API = "text_api"
-ARTICLE_API = "article_api"
-ARTICLE_PAGE = "article_page"
-#: How the log names each source.
-SOURCE_LABELS = {TEXT_API: "Text API", ARTICLE_API: "Article API", ARTICLE_PAGE: "Article page"}
-
-#: Failures that say the host is not there (as opposed to an answer, even an HTTP error).
-CONNECTION_FAILURES = frozenset({"connection_refused", "dns", "timeout", "no_response"})
-#: Articles in a row a source may fail for at the connection level before it is switched off.
-BREAKER_THRESHOLD = 5
 
 
 def content_type_encoding(response: Response) -> str | None:
@@ -74,54 +62,6 @@ def referer_for(url: str, referers: Mapping[str, str]) -> str:
     """The ``Referer`` the source's own pages send (``EASTMONEY_REFERERS``: a URL fragment ->
     referer; the first fragment found in *url* wins), or ""."""
     return next((referer for fragment, referer in referers.items() if fragment and fragment in url), "")
-
-
-class SourceDisabled(IgnoreRequest):
-    """A queued request for a text source the breaker switched off: the article moves on
-    to the next source (raised by :class:`newscrawler.middlewares.SkipKnownArticlesMiddleware`)."""
-
-
-class SourceBreaker:
-    """Per-run circuit breaker of the text sources: a source whose requests failed at the
-    connection level for ``threshold`` articles in a row is disabled for the rest of the
-    run; any answer from it (even an HTTP error) resets its count. Attempts are counted
-    as they fail, before Scrapy retries them (:class:`newscrawler.middlewares.TextSourceBreakerMiddleware`),
-    so a dead host costs about ``threshold`` articles' attempts, not every article's."""
-
-    def __init__(self, threshold: int = BREAKER_THRESHOLD) -> None:
-        self.threshold = threshold
-        #: source -> the articles whose last attempt failed, in a row
-        self._failing: dict[str, set[str]] = {}
-        self.disabled: set[str] = set()
-
-    def answered(self, source: str) -> None:
-        self._failing.pop(source, None)
-
-    def failed(self, source: str, code: str) -> bool:
-        """Count a connection-level failure for article *code*; True when this one
-        switches the source off."""
-        if source in self.disabled:
-            return False
-        failing = self._failing.setdefault(source, set())
-        failing.add(code)
-        if len(failing) >= self.threshold:
-            self.disabled.add(source)
-            return True
-        return False
-
-    def is_disabled(self, source: str) -> bool:
-        return source in self.disabled
-
-
-@dataclass(frozen=True)
-class TextSource:
-    """One text source: its name and URL template (``{code}`` and ``{info_code}``)."""
-
-    name: str
-    url_template: str
-
-    def url(self, code: str) -> str:
-        return self.url_template.format(code=code, info_code=info_code(code))
 
 
 class ArticleTextMixin:
