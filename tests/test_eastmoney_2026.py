@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from newscrawler.sources.eastmoney import (
+from newscrawler.sources.eastmoney.article_api import ArticleApiParser
+from newscrawler.sources.eastmoney.article_page import ArticlePageParser
+from newscrawler.sources.eastmoney.common import SourceError, decode_html
+from newscrawler.sources.eastmoney.feeds import (
     SHAPE_COLUMNS,
     SHAPE_FASTNEWS,
-    ArticleApiParser,
-    ArticlePageParser,
     FeedParser,
     FeedResult,
-    SourceError,
-    decode_html,
     next_page_url,
 )
 

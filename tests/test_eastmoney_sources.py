@@ -8,16 +8,10 @@ from typing import Any
 
 import pytest
 
-from newscrawler.sources.eastmoney import (
-    ArticlePageParser,
-    FeedEntry,
-    FeedParser,
-    SourceError,
-    TextApiParser,
-    decode_html,
-    entries_by_code,
-    unwrap_json,
-)
+from newscrawler.sources.eastmoney.article_page import ArticlePageParser
+from newscrawler.sources.eastmoney.common import SourceError, decode_html, unwrap_json
+from newscrawler.sources.eastmoney.feeds import FeedEntry, FeedParser, entries_by_code
+from newscrawler.sources.eastmoney.text_api import TextApiParser
 
 from .conftest import EASTMONEY
 

@@ -1,7 +1,7 @@
 """``scrapy crawl eastmoney``: feeds (and their older pages) -> text sources -> Article items.
 
 Navigation only: which request next, with which callback. The parsers of
-:mod:`newscrawler.sources.eastmoney` turn responses into values; the text sources are
+:mod:`newscrawler.sources.eastmoney` package turn responses into values; the text sources are
 asked by :class:`newscrawler.spiders.text.ArticleTextMixin`.
 
 Pageable feeds (SPEC §3.1) are followed back page by page while every entry of a page
@@ -28,15 +28,13 @@ from newscrawler.archive.session import ArchiveSession
 from newscrawler.ids import extract_code, split_list_arg
 from newscrawler.items import Article
 from newscrawler.outcomes import failure_reason
-from newscrawler.sources.eastmoney import (
+from newscrawler.sources.eastmoney.common import ArticleText, SourceError, merge_text
+from newscrawler.sources.eastmoney.feeds import (
     PAGEABLE_SHAPES,
-    ArticleText,
     FeedEntry,
     FeedParser,
     FeedResult,
-    SourceError,
     entries_by_code,
-    merge_text,
     next_page_url,
 )
 from newscrawler.spiders.text import ArticleTextMixin, content_type_encoding, failed_url, referer_for

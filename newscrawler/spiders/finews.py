@@ -43,7 +43,8 @@ from newscrawler.ids import extract_code, is_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import failure_reason
 from newscrawler.requestmeta import ARTICLE_CODE_META
-from newscrawler.sources.eastmoney import ArticleText, FeedEntry
+from newscrawler.sources.eastmoney.common import ArticleText
+from newscrawler.sources.eastmoney.feeds import FeedEntry
 from newscrawler.sources.finews import (
     SOURCE_NAME,
     FinewsIndexParser,

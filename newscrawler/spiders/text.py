@@ -26,16 +26,11 @@ from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.middlewares import SourceDisabled
 from newscrawler.outcomes import Counters, failure_reason, requested_url
 from newscrawler.requestmeta import ARTICLE_CODE_META, EXPLICIT_META, TEXT_SOURCE_META
-from newscrawler.sources.eastmoney import (
-    ArticleApiParser,
-    ArticlePageParser,
-    ArticleText,
-    FeedEntry,
-    SourceError,
-    TextApiParser,
-    decode_html_checked,
-    merge_text,
-)
+from newscrawler.sources.eastmoney.article_api import ArticleApiParser
+from newscrawler.sources.eastmoney.article_page import ArticlePageParser
+from newscrawler.sources.eastmoney.common import ArticleText, SourceError, decode_html_checked, merge_text
+from newscrawler.sources.eastmoney.feeds import FeedEntry
+from newscrawler.sources.eastmoney.text_api import TextApiParser
 from newscrawler.sources.textsources import (
     ARTICLE_API,
     ARTICLE_PAGE,
