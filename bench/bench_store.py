@@ -32,7 +32,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from newscrawler.archive.bootstrap import bootstrap, default_workers  # noqa: E402
-from newscrawler.dedup.store import SQLiteStore, StoredArticle  # noqa: E402
+from newscrawler.dedup.store.base import StoredArticle  # noqa: E402
+from newscrawler.dedup.store.sqlite import SQLiteStore  # noqa: E402
 
 LOOKUPS = 20_000
 

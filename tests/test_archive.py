@@ -20,7 +20,9 @@ from newscrawler.archive.bootstrap import (
 from newscrawler.archive.post import format_date, parse_header_date, parse_post
 from newscrawler.dates import BEIJING
 from newscrawler.dedup.fingerprint import fingerprint, html_to_text
-from newscrawler.dedup.store import META_BOOTSTRAPPED_AT, MemoryStore, SeenStore, SQLiteStore
+from newscrawler.dedup.store.base import META_BOOTSTRAPPED_AT, SeenStore
+from newscrawler.dedup.store.memory import MemoryStore
+from newscrawler.dedup.store.sqlite import SQLiteStore
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "archive"
 SHARE = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode="

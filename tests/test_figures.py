@@ -30,7 +30,8 @@ from newscrawler.dedup.fingerprint import (
     is_same_story,
     normalize_text,
 )
-from newscrawler.dedup.store import MemoryStore, StoredArticle, find_duplicate
+from newscrawler.dedup.store.base import StoredArticle, find_duplicate
+from newscrawler.dedup.store.memory import MemoryStore
 from tests.test_fingerprint import FIGURES_DIFFER, MUST_MERGE, SOLAR
 from tests.test_pipelines import Chain, make
 

@@ -13,7 +13,8 @@ from scrapy.utils.test import get_crawler
 from newscrawler import settings as project_settings
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.dates import BEIJING
-from newscrawler.dedup.store import MemoryStore, SeenStore
+from newscrawler.dedup.store.base import SeenStore
+from newscrawler.dedup.store.memory import MemoryStore
 from newscrawler.items import Article
 from newscrawler.pipelines.clean import CleanPipeline
 from newscrawler.pipelines.dedup import DedupPipeline

@@ -14,21 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from newscrawler.dedup.store import (
+from newscrawler.dedup.store.base import (
     META_BOOTSTRAPPED_AT,
-    MemoryStore,
     SeenStore,
-    SQLiteStore,
     StoreCorrupt,
     StoredArticle,
     StoreError,
-    _move_aside,
     bands,
     find_duplicate,
-    open_store,
     to_signed64,
     to_unsigned64,
 )
+from newscrawler.dedup.store.memory import MemoryStore
+from newscrawler.dedup.store.sqlite import SQLiteStore, _move_aside, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 HASH_A = "a" * 64
@@ -420,7 +418,7 @@ def test_sqlite_migrates_a_version_1_store(tmp_path: Path) -> None:
 def test_a_failed_migration_leaves_the_version_1_store_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from newscrawler.dedup import store as store_module
+    from newscrawler.dedup.store import sqlite as store_module
 
     path = tmp_path / "seen.db"
     _version_1_store(path)
@@ -551,7 +549,8 @@ def test_open_store_rebuilds_new_and_unfinished_stores_only(tmp_path: Path) -> N
 
 _WRITER = """
 import sys
-from newscrawler.dedup.store import SQLiteStore, StoredArticle
+from newscrawler.dedup.store.base import StoredArticle
+from newscrawler.dedup.store.sqlite import SQLiteStore
 store = SQLiteStore(sys.argv[1])
 i = 0
 while True:

@@ -28,7 +28,7 @@ from pathlib import Path
 from newscrawler.archive.layout import POST_DIRS, TEMP_DIRS
 from newscrawler.archive.post import OUTLET_TAG_SUFFIX, format_date, parse_post
 from newscrawler.dedup.fingerprint import FINGERPRINT_VERSION, fingerprint, html_to_text
-from newscrawler.dedup.store import META_BOOTSTRAPPED_AT, SeenStore, StoredArticle
+from newscrawler.dedup.store.base import META_BOOTSTRAPPED_AT, SeenStore, StoredArticle
 from newscrawler.ids import extract_code, info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET
 

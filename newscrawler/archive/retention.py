@@ -36,7 +36,7 @@ from pathlib import Path
 from newscrawler.archive.fsutil import fsync_dir
 from newscrawler.archive.layout import OLD_POSTS_DIR, POSTS_DIR
 from newscrawler.dates import BEIJING
-from newscrawler.dedup.store import SeenStore, StoredArticle
+from newscrawler.dedup.store.base import SeenStore, StoredArticle
 
 logger = logging.getLogger(__name__)
 

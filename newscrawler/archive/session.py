@@ -19,7 +19,9 @@ from newscrawler.archive.bootstrap import archived_post, bootstrap, remove_stale
 from newscrawler.archive.config import ArchiveConfig
 from newscrawler.archive.layout import LOCK_FILE, POST_DIRS, STORE_FILE
 from newscrawler.archive.lock import RunLock
-from newscrawler.dedup.store import MemoryStore, SeenStore, open_store
+from newscrawler.dedup.store.base import SeenStore
+from newscrawler.dedup.store.memory import MemoryStore
+from newscrawler.dedup.store.sqlite import open_store
 from newscrawler.ids import is_code
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from scrapy.exceptions import DropItem
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.dates import parse_date
 from newscrawler.dedup.fingerprint import fingerprint, html_to_text
-from newscrawler.dedup.store import find_duplicate
+from newscrawler.dedup.store.base import find_duplicate
 from newscrawler.items import Article
 from newscrawler.outcomes import Counters
 

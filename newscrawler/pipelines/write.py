@@ -16,7 +16,7 @@ from newscrawler.archive.post import Slugger, is_safe_slug
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.dates import format_post_date
 from newscrawler.dedup.fingerprint import fingerprint, html_to_text
-from newscrawler.dedup.store import StoredArticle
+from newscrawler.dedup.store.base import StoredArticle
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.outcomes import Counters
 from newscrawler.pipelines.base import drop

@@ -1,0 +1,1 @@
+"""The seen-articles store: the record and the protocol (base), in memory, in SQLite."""
