@@ -23,7 +23,9 @@ import yaml
 from newscrawler.archive.lock import RunLock
 from newscrawler.archive.retention import apply_retention, is_expired, post_day
 from newscrawler.dates import BEIJING
-from newscrawler.dedup.store import MemoryStore, SQLiteStore, StoredArticle
+from newscrawler.dedup.store.base import StoredArticle
+from newscrawler.dedup.store.memory import MemoryStore
+from newscrawler.dedup.store.sqlite import SQLiteStore
 from newscrawler.dev.server import FixtureHTTPServer
 from newscrawler.extensions import ExitStatus, summary_lines
 
