@@ -1,4 +1,4 @@
-"""The end of a run: retention, the run report and the exit status (SPEC §8, README "Operations").
+"""The end of a run: retention, the run report and the exit status (docs/operations.md).
 
 :class:`RunReport`, at ``spider_closed`` of a run that held the archive:
 
@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
-from scrapy import signals
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from twisted.python.failure import Failure
 
 from newscrawler.archive.fsutil import atomic_write
 from newscrawler.archive.layout import REPORT_FILE
@@ -36,7 +37,7 @@ SUMMARY_MAX_PATHS = 10
 
 
 class ExitStatus(IntEnum):
-    """The exit statuses of ``scrapy crawl`` (README "Operations").
+    """The exit statuses of ``scrapy crawl`` (docs/operations.md "Exit statuses").
 
     1 and 2 are Scrapy's own; the others are the ``sysexits.h`` codes of their meaning.
     """
@@ -205,13 +206,13 @@ class RunReport:
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
-    def item_error(self, failure: Any, **kwargs: Any) -> None:
+    def item_error(self, failure: Failure, **kwargs: Any) -> None:
         """A pipeline failed with an ``OSError`` (disk full, read-only, ...): the archive is
         not writable (``newscrawler/errors/archive_write``, exit status 73)."""
         if isinstance(getattr(failure, "value", None), OSError):
             self.counters.inc("errors", "archive_write")
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
+    def spider_closed(self, spider: Spider, reason: str) -> None:
         if not self.session.archive.is_open:
             return  # this run never held the archive (e.g. the lock was held): write nothing
         try:

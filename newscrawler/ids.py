@@ -1,4 +1,4 @@
-"""Article codes: find the 18-digit code in any form a source gives it (SPEC §2).
+"""Article codes: find the 18-digit code in any form a source gives it (docs/contract.md "Article codes").
 
 Forms: ``NW202203282325203083`` (infoCode), ``202203282325203083`` (code or
 rolling-news id), share URLs (``NewsShare.html?infoCode=NW...``), article URLs
@@ -11,7 +11,7 @@ import re
 from datetime import date
 from urllib.parse import parse_qsl, urlsplit
 
-#: An article's own page on eastmoney (SPEC §2): the default of ``EASTMONEY_ARTICLE_URL``, and
+#: An article's own page on eastmoney (docs/contract.md "Article codes"): the default of ``EASTMONEY_ARTICLE_URL``, and
 #: the source line of a fast-news post when that setting is empty.
 CANONICAL_ARTICLE_URL = "http://finance.eastmoney.com/a/{code}.html"
 
@@ -38,7 +38,7 @@ def info_code(code: str) -> str:
 
 
 def extract_code(value: object) -> str | None:
-    """The article code in *value* (any SPEC §2 form), or None.
+    """The article code in *value* (any docs/contract.md "Article codes" form), or None.
 
     A URL yields the code of its ``infoCode`` query parameter when it has one,
     else the last 18-digit run of its path.
@@ -66,7 +66,7 @@ def extract_code(value: object) -> str | None:
 
 
 def split_list_arg(value: str) -> list[str]:
-    """Split a ``-a`` list argument on commas and whitespace (SPEC §4).
+    """Split a ``-a`` list argument on commas and whitespace (docs/contract.md "Spiders and their arguments").
 
     A column URL's own comma (``/news/1350,2022...html``) stays in the URL: after a
     URL, a comma starts a new entry only when what follows looks like the start of

@@ -10,7 +10,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from scrapy import Request
     from scrapy.statscollectors import StatsCollector
+    from twisted.python.failure import Failure
 
 PREFIX = "newscrawler"
 
@@ -108,6 +110,13 @@ def _ignored_reason(value: BaseException, request: Any) -> str:
     if "DOWNLOAD_MAXSIZE" in message:  # HttpCompressionMiddleware: too large once decompressed
         return "too_large"
     return "ignored"
+
+
+def failed_request(failure: Failure) -> Request:
+    """The request of a download failure (Scrapy sets it on the failure for errbacks)."""
+    request = getattr(failure, "request", None)
+    assert request is not None, "not the failure of a request"
+    return request
 
 
 def requested_url(request: Any) -> str:

@@ -1,4 +1,4 @@
-"""Scrapy settings for newscrawler, and the project's own namespaced defaults (SPEC §5).
+"""Scrapy settings for newscrawler, and the project's own namespaced defaults (docs/contract.md "Settings").
 
 Every value here can be overridden per run with ``-s NAME=VALUE``.
 """
@@ -9,10 +9,10 @@ BOT_NAME = "newscrawler"
 
 SPIDER_MODULES = ["newscrawler.spiders"]
 NEWSPIDER_MODULE = "newscrawler.spiders"
-# Our `scrapy crawl` (overrides Scrapy's): exit statuses a scheduler can act on (README "Operations").
+# Our `scrapy crawl` (overrides Scrapy's): exit statuses a scheduler can act on (docs/operations.md "Exit statuses").
 COMMANDS_MODULE = "newscrawler.commands"
 
-# --- The archive (SPEC §5) -------------------------------------------------------------
+# --- The archive (docs/contract.md "Settings") -------------------------------------------------------------
 #: Archive root: ``_posts/`` and ``category/`` are written here.
 ARCHIVE_DIR = "output"
 #: Site root used in the posts' back links.
@@ -23,7 +23,7 @@ STATE_DIR = ""
 #: name, Beijing time) move from ``_posts/`` to ``old_post/``; 0 keeps every post in ``_posts/``.
 ARCHIVE_RETENTION_DAYS = 0
 
-# --- eastmoney sources (SPEC §3, §5) --------------------------------------------------
+# --- eastmoney sources (docs/contract.md "Sources", "Settings") --------------------------------------------------
 #: Today's feeds, as eastmoney's own pages ask them: the column list of columns 344
 #: (财经导读) and 345 (资讯精华), and the 7x24 fast news. A comma inside a URL is written
 #: ``%2C``: list settings split on commas.
@@ -65,7 +65,7 @@ ITEM_PIPELINES = {
     "newscrawler.pipelines.write.WritePostPipeline": 400,
 }
 
-# --- Archival: WARC files and images (README "Archival") -------------------------------
+# --- Archival: WARC files and images (docs/archival.md) -------------------------------
 #: Directory of the crawl's WARC files and their ``index.cdxj``; empty means no WARC files.
 WARC_DIR = ""
 #: A WARC file is closed and a new one started before it would exceed this many bytes.
@@ -103,7 +103,7 @@ WRITE_BATCH_SIZE = 100
 WRITE_BATCH_SECONDS = 2.0
 
 # --- Politeness and robustness -----------------------------------------------------------
-# (README "Reliability: what happens when things go wrong" explains each choice.)
+# (docs/reliability.md "Politeness and limits" explains each choice.)
 # Every request says who is asking and where to find out more.
 USER_AGENT = "newscrawler/0.1 (+https://finews.withounder.com; news archive crawler)"
 # Not obeyed by default: the eastmoney sources are JSON APIs (the feed list APIs, the
@@ -143,7 +143,7 @@ DUPEFILTER_CLASS = "newscrawler.dupefilter.RedirectAwareDupeFilter"
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
-# --- Scrapy's own per-response costs (BENCHMARKS.md "Scrapy settings") --------------------
+# --- Scrapy's own per-response costs (docs/benchmarks-notes.md) --------------------
 # Scrapy starts CONCURRENT_ITEMS worker tasks for the output of *every* response (the limit
 # is per response; 100 by default): about 1 ms of CPU a response on a 2-core machine, as
 # much as the whole download. Our callbacks yield one item, or a list of requests that are

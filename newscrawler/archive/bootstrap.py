@@ -1,4 +1,4 @@
-"""The archive already on disk (SPEC §8): read its posts, fill the seen-articles store.
+"""The archive already on disk (docs/contract.md "Deduplication"): read its posts, fill the seen-articles store.
 
 Posts live in ``<root>/_posts/*.md`` (written by this project or the old
 scripts) and ``<root>/old_post/*.md`` (older ones). Every variant seen in the

@@ -1,4 +1,4 @@
-"""The Jekyll post exporter: one Article -> one post file (SPEC §6), plus its category page.
+"""The Jekyll post exporter: one Article -> one post file (docs/contract.md "The post format"), plus its category page.
 
 A Scrapy :class:`BaseItemExporter`, driven one post per file by
 :class:`newscrawler.pipelines.write.WritePostPipeline`. Rendering is :mod:`newscrawler.archive.post`;

@@ -1,4 +1,4 @@
-"""One run at a time per archive (SPEC §8): an exclusive lock on ``STATE_DIR/lock``.
+"""One run at a time per archive (docs/contract.md "Deduplication"): an exclusive lock on ``STATE_DIR/lock``.
 
 The lock is ``fcntl.flock`` on an open file descriptor: the kernel releases it
 when the holder exits, however it exits (kill -9 included), so a stale lock

@@ -210,7 +210,7 @@ def render_post(
     site: str,
     digest: str = "",
 ) -> str:
-    """The post file's text, exactly as SPEC §6 lays it out, ending in one newline."""
+    """The post file's text, exactly as docs/contract.md "The post format" lays it out, ending in one newline."""
     site = site.rstrip("/")
     header = "\n".join(
         [

@@ -1,1 +1,1 @@
-"""HTML cleaning of article bodies (SPEC §7): an allow-list sanitizer."""
+"""HTML cleaning of article bodies (docs/contract.md "Cleaning rules"): an allow-list sanitizer."""

@@ -1,4 +1,4 @@
-"""Article body cleaning (SPEC §7): a pure, deterministic, idempotent HTML sanitizer.
+"""Article body cleaning (docs/contract.md "Cleaning rules"): a pure, deterministic, idempotent HTML sanitizer.
 
 ``clean_body(html, base_url)`` turns the body HTML of an eastmoney article (text API
 ``text``/``content`` field, article page ``div#ContentBody``, or plain text) into the
@@ -52,7 +52,7 @@ How it works
      ``%``), ``td``/``th[colspan rowspan]`` (digits), and ``class="em_media"`` on ``p``
      (the ``（文章来源：X）`` source line); nothing else;
    * block nesting deeper than ``_MAX_DEPTH`` is flattened.
-3. **Allow-list sanitizer.** The rebuilt HTML goes through ``nh3.clean`` with the same
+3. **Allow-list sanitizer.** The rebuilt HTML goes through an ``nh3.Cleaner`` (one per thread) with the same
    allow-list (tags, attributes, ``url_schemes={"http", "https"}``, no ``rel`` added,
    comments stripped). nh3 is the last word on safety and does the final serialization
    (entities as nh3 writes them: ``&amp; &lt; &gt; &nbsp; &quot;``). Should nh3 reject a
@@ -928,7 +928,7 @@ def _clean_once(html: str, base_url: str) -> str:
 
 
 def clean_body(html: str, base_url: str = "") -> str:
-    """Sanitize article body HTML per SPEC §7. Pure, deterministic, idempotent.
+    """Sanitize article body HTML per docs/contract.md "Cleaning rules". Pure, deterministic, idempotent.
 
     ``base_url`` is the address the body was fetched from; relative ``href``/``src``
     are resolved against it (without one they are dropped). See the module docstring

@@ -1,4 +1,4 @@
-"""``scrapy crawl`` with exit statuses a scheduler can act on (README "Operations").
+"""``scrapy crawl`` with exit statuses a scheduler can act on (docs/operations.md "Exit statuses").
 
 Scrapy's ``crawl`` command (a project command of the same name overrides a built-in one,
 ``COMMANDS_MODULE`` in the settings), plus:

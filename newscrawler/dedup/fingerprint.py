@@ -1,4 +1,4 @@
-"""Content fingerprints for duplicate detection (SPEC §8): pure functions.
+"""Content fingerprints for duplicate detection (docs/contract.md "Deduplication"): pure functions.
 
 Three fingerprints are taken of an article's plain text (:func:`html_to_text`
 of the body; the title, digest, source and back links are not part of it):
@@ -204,7 +204,7 @@ def text_hash(text: str) -> str:
 
 
 def figures(text: str) -> tuple[str, ...]:
-    """The figures of *text*, in order: the substance of financial news (SPEC §8).
+    """The figures of *text*, in order: the substance of financial news (docs/contract.md "Deduplication").
 
     A figure is a run of decimal digits with its decimal part (``0.52``,
     ``3245.67``, ``9876``, ``2026``) and a minus sign right before it (not a
@@ -361,7 +361,7 @@ def hamming(a: int, b: int) -> int:
 
 
 def is_same_story(a: Fingerprint, b: Fingerprint) -> bool:
-    """The duplicate decision on two fingerprints (SPEC §8); the store's lookups decide the same way.
+    """The duplicate decision on two fingerprints (docs/contract.md "Deduplication"); the store's lookups decide the same way.
 
     The same normalized text (not empty) at any length; otherwise both at
     least ``NEAR_MIN_CHARS`` normalized characters long, SimHashes within
@@ -376,6 +376,6 @@ def is_same_story(a: Fingerprint, b: Fingerprint) -> bool:
 
 
 def is_near_duplicate(a_text: str, b_text: str) -> bool:
-    """True when *a_text* and *b_text* are the same story (SPEC §8): :func:`is_same_story`
+    """True when *a_text* and *b_text* are the same story (docs/contract.md "Deduplication"): :func:`is_same_story`
     of their fingerprints."""
     return is_same_story(fingerprint(a_text), fingerprint(b_text))

@@ -15,7 +15,7 @@ from newscrawler.pipelines.base import drop
 
 
 class CleanPipeline:
-    """Sanitizes the body (SPEC §7) and the rolling-news digest; drops empty bodies."""
+    """Sanitizes the body (docs/contract.md "Cleaning rules") and the rolling-news digest; drops empty bodies."""
 
     def __init__(self, crawler: Crawler, session: ArchiveSession) -> None:
         self.counters = Counters(crawler.stats)

@@ -1,4 +1,4 @@
-"""Parsers for a rendered finews-style archive site (SPEC §3.3).
+"""Parsers for a rendered finews-style archive site (docs/contract.md "Sources").
 
 The site is Jekyll with the jekyll-theme-minimal layout: every page is
 ``<div class="wrapper"><header>...</header><section>...</section><footer>...``

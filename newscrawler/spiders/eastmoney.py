@@ -4,7 +4,7 @@ Navigation only: which request next, with which callback. The parsers of
 :mod:`newscrawler.sources.eastmoney` package turn responses into values; the text sources are
 asked by :class:`newscrawler.spiders.text.ArticleTextMixin`.
 
-Pageable feeds (SPEC §3.1) are followed back page by page while every entry of a page
+Pageable feeds (docs/contract.md "Sources") are followed back page by page while every entry of a page
 is new to the archive (or for ``-a pages=N`` pages). Articles are requested once every
 feed and page has answered, in feed and page order, so that which entry wins for a code
 found twice does not depend on timing.
@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.ids import extract_code, split_list_arg
 from newscrawler.items import Article
-from newscrawler.outcomes import failure_reason
+from newscrawler.outcomes import failed_request, failure_reason
 from newscrawler.sources.eastmoney.common import ArticleText, SourceError, merge_text
 from newscrawler.sources.eastmoney.feeds import (
     PAGEABLE_SHAPES,
@@ -181,7 +181,7 @@ class EastmoneySpider(ArticleTextMixin, Spider):
         yield from self._feed_done()
 
     def _older_page(self, url: str, index: int, page: int, result: FeedResult) -> Request | None:
-        """The request for the next older page of this feed, when SPEC §3.1 calls for one."""
+        """The request for the next older page of this feed, when docs/contract.md "Sources" calls for one."""
         if result.shape not in PAGEABLE_SHAPES or not result.items:
             return None
         limit = self.pages if self.pages is not None else self.max_pages
@@ -203,7 +203,7 @@ class EastmoneySpider(ArticleTextMixin, Spider):
         return self.feed_request(next_url, index, page + 1)
 
     def feed_failed(self, failure: Failure) -> Iterator[Request | Article]:
-        request = failure.request  # type: ignore[attr-defined]
+        request = failed_request(failure)
         reason = failure_reason(failure)
         page = request.cb_kwargs.get("page", 1)
         self._inc("errors", f"feed_{reason}")
@@ -231,7 +231,7 @@ class EastmoneySpider(ArticleTextMixin, Spider):
     def no_text(
         self, entry: FeedEntry, why: str, meta: Mapping[str, Any], texts: tuple[ArticleText, ...] = ()
     ) -> Iterator[Article]:
-        """A fast-news flash is its own text (SPEC §3.2): with no text from any source, it
+        """A fast-news flash is its own text (docs/contract.md "Sources"): with no text from any source, it
         is written from its ``summary`` (its title when it has none), as one escaped
         paragraph, also when the article came as an outlet post of a column list too."""
         if not entry.flash:

@@ -1,7 +1,7 @@
 """``scrapy crawl finews -a start_url=URL [-a follow_shares=true]``: back up a finews-style archive site.
 
 Navigation only: which page next, with which callback. The parsers of
-:mod:`newscrawler.sources.finews` read the pages (SPEC §3.3):
+:mod:`newscrawler.sources.finews` read the pages (docs/contract.md "Sources"):
 
 - the index and every listing page (category pages, ``/emnews/``, pagination pages):
   post links are followed to :meth:`FinewsSpider.parse_post`, listing links to
@@ -36,12 +36,13 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, UsageError
 from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
 
 from newscrawler.archive.post import is_safe_slug, normalize_outlet
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.ids import extract_code, is_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
-from newscrawler.outcomes import failure_reason
+from newscrawler.outcomes import failed_request, failure_reason
 from newscrawler.requestmeta import ARTICLE_CODE_META
 from newscrawler.sources.eastmoney.common import ArticleText
 from newscrawler.sources.eastmoney.feeds import FeedEntry
@@ -309,9 +310,9 @@ class FinewsSpider(ArticleTextMixin, Spider):
             self._deferred_seen.add(url)
             self._deferred.setdefault(url, extract_code(url) or "")
 
-    def site_page_failed(self, failure: Any) -> None:
+    def site_page_failed(self, failure: Failure) -> None:
         reason = failure_reason(failure)
-        request = failure.request
+        request = failed_request(failure)
         if reason == "ignored":
             return
         page = request.meta.get(PAGE_META, "page")
@@ -382,7 +383,7 @@ class FinewsSpider(ArticleTextMixin, Spider):
         yield from self.share_requests(article)
 
     def _learn_slug(self, article: Article) -> None:
-        """The site's slug for an outlet is the slug its backup uses (SPEC §6: the slug the
+        """The site's slug for an outlet is the slug its backup uses (docs/contract.md "The post format": the slug the
         archive already uses); one already known for the outlet (from the archive) wins."""
         if article.kind != KIND_OUTLET or not is_safe_slug(article.slug) or article.slug == KIND_EMNEWS:
             return

@@ -1,4 +1,4 @@
-"""Fetching one article's text, shared by the spiders: the text sources of SPEC §3.2 in order.
+"""Fetching one article's text, shared by the spiders: the text sources of docs/contract.md "Sources" in order.
 
 :class:`ArticleTextMixin` is navigation only. It asks the configured sources for an
 article one after the other — the legacy text API (``EASTMONEY_TEXT_URL``), the article
@@ -17,14 +17,16 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from scrapy import Request
+from scrapy.crawler import Crawler
 from scrapy.http import Response
+from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
 from newscrawler.cleaning.body import clean_body
 from newscrawler.ids import CANONICAL_ARTICLE_URL, info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.middlewares import SourceDisabled
-from newscrawler.outcomes import Counters, failure_reason, requested_url
+from newscrawler.outcomes import Counters, failed_request, failure_reason, requested_url
 from newscrawler.requestmeta import ARTICLE_CODE_META, EXPLICIT_META, TEXT_SOURCE_META
 from newscrawler.sources.eastmoney.article_api import ArticleApiParser
 from newscrawler.sources.eastmoney.article_page import ArticlePageParser
@@ -60,9 +62,9 @@ def referer_for(url: str, referers: Mapping[str, str]) -> str:
 
 
 class ArticleTextMixin:
-    """The text sources of SPEC §3.2 in order -> :class:`Article`, for any spider."""
+    """The text sources of docs/contract.md "Sources" in order -> :class:`Article`, for any spider."""
 
-    crawler: Any
+    crawler: Crawler
     text_url: str = ""
     article_api_url: str = ""
     article_url: str = ""
@@ -187,8 +189,8 @@ class ArticleTextMixin:
             return
         yield self._built(entry, texts)
 
-    def source_failed(self, failure: Any) -> Iterator[Request | Article]:
-        request = failure.request
+    def source_failed(self, failure: Failure) -> Iterator[Request | Article]:
+        request = failed_request(failure)
         entry: FeedEntry = request.cb_kwargs["entry"]
         step: int = request.cb_kwargs["step"]
         texts: tuple[ArticleText, ...] = request.cb_kwargs["texts"]
@@ -246,7 +248,7 @@ class ArticleTextMixin:
         self, entry: FeedEntry, text: ArticleText, url: str, preferred: ArticleText | None = None
     ) -> Article:
         """The article of *entry* with *text*'s body. The feed's title, date and outlet win
-        (SPEC §3.2) unless the entry says otherwise (``metadata_wins``): then the article
+        (docs/contract.md "Sources") unless the entry says otherwise (``metadata_wins``): then the article
         API's (*preferred*) do."""
         first: tuple[object, ...] = (
             (entry, text) if entry.metadata_wins or preferred is None else (preferred, entry, text)

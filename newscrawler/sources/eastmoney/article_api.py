@@ -16,7 +16,7 @@ from newscrawler.sources.eastmoney.common import (
 
 
 class ArticleApiParser:
-    """``EASTMONEY_ARTICLE_API_URL`` answers (today's article JSON API, SPEC §3.2):
+    """``EASTMONEY_ARTICLE_API_URL`` answers (today's article JSON API, docs/contract.md "Sources"):
     ``{"data": {"Art_Title", "Art_Content", "Art_ShowTime", "Art_Media_Name", ...},
     "errorcode": 0, "success": 1}``. A ``success`` other than 1, a non-zero ``errorcode``,
     a null ``data`` or an empty ``Art_Content`` is an answer with no text (not an error)."""

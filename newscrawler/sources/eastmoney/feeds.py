@@ -33,7 +33,7 @@ class FeedEntry:
     digest: str = ""
     url_w: str = ""
     shape: str = ""
-    #: The feed's title, date and outlet win over a text source's (SPEC §3.2); False where
+    #: The feed's title, date and outlet win over a text source's (docs/contract.md "Sources"); False where
     #: the article API's are better (``-a codes``, an archived post refetched through its
     #: share link).
     metadata_wins: bool = True
@@ -41,7 +41,7 @@ class FeedEntry:
     flash: str = ""
 
 
-#: Feed shapes that can be followed back to older pages (SPEC §3.1 "Catching up").
+#: Feed shapes that can be followed back to older pages (docs/contract.md "Sources" "Catching up").
 SHAPE_COLUMNS = "columns"
 SHAPE_FASTNEWS = "fastnews"
 PAGEABLE_SHAPES = frozenset({SHAPE_COLUMNS, SHAPE_FASTNEWS})
@@ -65,7 +65,7 @@ class FeedResult:
 
 
 class FeedParser:
-    """Detects the feed shape by its keys (SPEC §3.1) and reads its entries."""
+    """Detects the feed shape by its keys (docs/contract.md "Sources") and reads its entries."""
 
     #: shape -> (path to the list, kind of post). ``data.list`` is shared by the column
     #: list and the 2022 list API: :meth:`_detect` tells them apart by their item fields.
@@ -194,7 +194,7 @@ class FeedParser:
                 "outlet": ("mediaName",),
             },
         ),
-        # Fast news has no column page: its source line is the article page (SPEC §6).
+        # Fast news has no column page: its source line is the article page (docs/contract.md "The post format").
         SHAPE_FASTNEWS: (
             (("code",), ("newsid", "id")),
             {
@@ -227,7 +227,7 @@ class FeedParser:
 
 
 def next_page_url(url: str, result: FeedResult) -> str | None:
-    """The URL of the next older page of a pageable feed (SPEC §3.1), or None: the column
+    """The URL of the next older page of a pageable feed (docs/contract.md "Sources"), or None: the column
     list's ``page_index`` + 1, fast news' ``sortEnd`` set to the page's last ``realSort``."""
     query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
     if result.shape == SHAPE_COLUMNS:
