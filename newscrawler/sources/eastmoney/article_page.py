@@ -18,33 +18,84 @@ _PAGE_DATE_RE = re.compile(
 )
 
 
-class ArticlePageParser:
-    """``EASTMONEY_ARTICLE_URL`` pages, current layout first, then the older one."""
+class PageLayout:
+    """The selectors of one article-page layout (class constants, as fundus keeps its
+    publishers' versions). :class:`ArticlePageParser` asks the layout a page matches first
+    and the others after it, so a page that mixes layouts still gives every field."""
 
+    #: A selector only pages of this layout match.
+    MARKER = ""
     #: Most specific first: pages carry other ``.title`` blocks (sidebars, related news).
-    TITLE = (
-        ".newsContent h1 ::text",
-        ".detail-title h1 ::text",
-        ".contentbox div.title ::text",
-        ".mainleft div.title ::text",
-        "div.title ::text",
-        "h1 ::text",
-    )
+    TITLE: tuple[str, ...] = ()
+    #: Where the date and the outlet (``来源：X``) are written.
+    INFO_TEXT: tuple[str, ...] = ()
+    SUMMARY: tuple[str, ...] = ()
+
+    @classmethod
+    def matches(cls, sel: Selector) -> bool:
+        return bool(cls.MARKER) and bool(sel.css(cls.MARKER))
+
+
+class ClassicLayout(PageLayout):
+    """Until about 2023: ``.newsContent h1``, ``.Info .time``/``.source``, the summary in
+    ``.b-review``, the body ``div#ContentBody.Body`` up to ``div#comBodyEnd``."""
+
+    MARKER = ".newsContent, #ContentBody.Body, .Info .time-source"
+    TITLE = (".newsContent h1 ::text", ".detail-title h1 ::text")
+    INFO_TEXT = (".Info .time", ".time", ".source", ".Info")
+    SUMMARY = (".b-review::text",)
+
+
+class CurrentLayout(PageLayout):
+    """2025-2026: ``div.title``, ``div.infos`` items (``<div class=" item">2026年08月19日
+    17:46</div><div class="item">界面新闻</div>``: the outlet may be a bare item), the summary
+    in ``div.abstract .txt``, the body ``div.txtinfos#ContentBody``."""
+
+    MARKER = ".infos .item, div.txtinfos#ContentBody"
+    TITLE = (".contentbox div.title ::text", ".mainleft div.title ::text", "div.title ::text")
+    INFO_TEXT = (".infos .item", ".infos")
+    SUMMARY = ("div.abstract .txt::text",)
+
+
+class AnyLayout(PageLayout):
+    """Every layout's selectors, for pages that match no layout and for the fields a
+    page's own layout does not give."""
+
+    TITLE = (*ClassicLayout.TITLE, *CurrentLayout.TITLE, "h1 ::text")
+    INFO_TEXT = (".infos .item", ".Info .time", ".time", ".source", ".infos", ".Info")
+    SUMMARY = (*ClassicLayout.SUMMARY, *CurrentLayout.SUMMARY)
+
+
+class ArticlePageParser:
+    """``EASTMONEY_ARTICLE_URL`` pages: the selectors of the layout the page matches first,
+    then :class:`AnyLayout`'s."""
+
+    #: The layouts a page can match, the more specific title first.
+    LAYOUTS: tuple[type[PageLayout], ...] = (ClassicLayout, CurrentLayout)
     DOCUMENT_TITLE = "head title::text"
     #: Suffixes eastmoney appends to ``<title>``: ``标题_东方财富网``, ``标题_财经频道_东方财富网``.
     DOCUMENT_TITLE_SUFFIX = "_"
-    INFO_TEXT = (".infos .item", ".Info .time", ".time", ".source", ".infos", ".Info")
-    BODY = ("div#ContentBody",)
+    BODY_ID = "ContentBody"
     BODY_END_ID = "comBodyEnd"
-    SUMMARY = (".b-review::text", "div.abstract .txt::text")
     META_TITLE = "meta[property='og:title']::attr(content)"
+
+    def _layouts(self, sel: Selector) -> list[type[PageLayout]]:
+        """The layouts to ask: those *sel* matches (classic first when a page matches both:
+        its title is the more specific), then every layout's selectors."""
+        matching = [layout for layout in self.LAYOUTS if layout.matches(sel)]
+        return [*matching, AnyLayout]
+
+    @staticmethod
+    def _selectors(layouts: list[type[PageLayout]], name: str) -> list[str]:
+        return list(dict.fromkeys(css for layout in layouts for css in getattr(layout, name)))
 
     def parse(self, url: str, page: str) -> ArticleText:
         if not page.strip():
             raise SourceError("empty", "empty page")
         sel = Selector(text=page, type="html")  # never "json": a JSON answer is no page
+        layouts = self._layouts(sel)
         result = ArticleText()
-        for css in self.TITLE:
+        for css in self._selectors(layouts, "TITLE"):
             title = " ".join(t.strip() for t in sel.css(css).getall() if t.strip())
             if title:
                 result.title = title
@@ -54,7 +105,7 @@ class ArticlePageParser:
             document_title = (sel.css(self.DOCUMENT_TITLE).get() or "").strip()
             result.title = document_title.split(self.DOCUMENT_TITLE_SUFFIX, 1)[0].strip()
         info_texts: list[str] = []
-        for css in self.INFO_TEXT:
+        for css in self._selectors(layouts, "INFO_TEXT"):
             info_texts.extend(" ".join(node.css("::text").getall()) for node in sel.css(css))
         for text in info_texts:
             if not result.date_raw:
@@ -65,7 +116,7 @@ class ArticlePageParser:
                 result.outlet = match.group(1).strip() if match else ""
         if not result.outlet:
             result.outlet = self._bare_outlet(sel)
-        for css in self.SUMMARY:
+        for css in self._selectors(layouts, "SUMMARY"):
             summary = " ".join(t.strip() for t in sel.css(css).getall() if t.strip())
             if summary:
                 result.summary = summary
@@ -105,7 +156,7 @@ class ArticlePageParser:
             root = lxml_html.document_fromstring(page)
         except (etree.ParserError, ValueError):
             return ""
-        container = root.find(".//*[@id='ContentBody']")
+        container = root.find(f".//*[@id='{self.BODY_ID}']")
         if container is None:
             return ""
         parts = [container.text or ""]
