@@ -810,18 +810,3 @@ def test_scrapyd_can_load_the_project_egg(tmp_path: Path, eastmoney_server: Fixt
     assert crawled.returncode == 0, crawled.stderr[-3000:]
     assert posts(archive_dir) == ["2022-03-28-NW202203282325310457.md"]
     assert report_of(archive_dir)["exit_status"] == 0
-
-
-def test_readme_shows_the_recipes_as_they_are() -> None:
-    readme = (REPO / "README.md").read_text("utf-8")
-    for path in (
-        CONTRIB / "systemd" / "newscrawler.service",
-        CONTRIB / "systemd" / "newscrawler.timer",
-        CONTRIB / "github" / "crawl.yml",
-    ):
-        assert path.read_text("utf-8").strip() in readme, path
-    _, command = _crontab_command()
-    assert command in readme
-    assert "curl http://localhost:6800/schedule.json -d project=newscrawler -d spider=eastmoney" in readme
-    for status in ExitStatus:
-        assert f"| {int(status)} |" in readme

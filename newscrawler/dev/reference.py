@@ -14,8 +14,10 @@ stale (``tests/test_docs.py`` runs the same comparison).
 * Counters: every call that increments a stats counter in the package — ``counter(...)``
   passed to ``inc_value``, and ``_inc(...)`` / ``.inc(...)`` helpers — with its string
   parts. An f-string placeholder becomes a ``<name>`` segment (``errors/feed_<reason>``);
-  a part that is a parameter of a small wrapper (``drop(stats, item, reason)``) is
-  resolved through the wrapper's call sites in the same module when they pass literals.
+  a part that is a parameter of a small wrapper (``drop(counters, session, item, reason)``)
+  is resolved through the wrapper's call sites anywhere in the package when they pass
+  literals (or a local variable assigned only literals), and the counter is listed under
+  the call site's module.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import io
 import re
 import sys
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +44,7 @@ PREFIX = "newscrawler"
 #: group comment does not describe them). An entry here for a setting that has gained its
 #: own comment is an error (``tests/test_docs.py``): the comment wins, delete the entry.
 MEANINGS: dict[str, str] = {
-    "BOT_NAME": "The project's name (Scrapy's log lines, the default `USER_AGENT` template).",
+    "BOT_NAME": "The project's name, as Scrapy's log names it (`bot: newscrawler`).",
     "SPIDER_MODULES": "Where Scrapy looks for spiders: `eastmoney` and `finews`.",
     "NEWSPIDER_MODULE": "Where `scrapy genspider` would put a new spider.",
     "EASTMONEY_SHARE_URL": (
@@ -50,12 +52,16 @@ MEANINGS: dict[str, str] = {
         "18-digit code; `{code}` also works)."
     ),
     "WRITE_BATCH_SECONDS": "See `WRITE_BATCH_SIZE`: a batch is also closed once this many seconds passed.",
-    "ITEM_PIPELINES": (
-        "validate (100), clean (200), deduplicate (300), archive images (350), write (400)."
+    "ITEM_PIPELINES": "validate (100), clean (200), deduplicate (300), archive images (350), write (400).",
+    "DOWNLOAD_WARNSIZE": "A body over this size is logged as a warning (an article page is ~200 KB).",
+    "REDIRECT_MAX_TIMES": (
+        "Redirects followed for one request; one more is `newscrawler/errors/<source>_too_many_redirects`, "
+        "or `..._redirect_loop` when the chain repeats a URL."
     ),
     "COOKIES_ENABLED": "No cookies: every request stands alone.",
     "TELNETCONSOLE_ENABLED": "No telnet console (nothing listens on a port during a run).",
     "LOG_FORMATTER": "Drop and scrape log lines that name the article and its URL.",
+    "LOG_LEVEL": "One log line per post written and per failure (Scrapy's default, `DEBUG`, logs every request).",
 }
 
 #: Scrapy settings that are not in Scrapy's ``default_settings`` (read with a default in code).
@@ -78,20 +84,40 @@ GROUPS: dict[str, str] = {
     "warc": "WARC capture (`WARC_DIR`)",
 }
 
-#: What the ``<name>`` segments stand for.
+#: Reasons :func:`newscrawler.outcomes.failure_reason` gives a failed download
+#: (``tests/test_docs.py`` checks each is in ``outcomes.py``).
+DOWNLOAD_REASONS = (
+    "http_<status>",
+    "timeout",
+    "dns",
+    "connection_refused",
+    "no_response",
+    "connection_lost",
+    "data_loss",
+    "too_large",
+    "bad_encoding",
+    "redirect_loop",
+    "too_many_redirects",
+    "robots_forbidden",
+    "unsupported_scheme",
+)
+
+#: What the ``<name>`` segments stand for (``<read-reasons>``: the reasons of every
+#: ``SourceError("...")`` in the package, found in the source).
 PLACEHOLDERS: dict[str, str] = {
-    "source": "a text source (`text_api`, `article_api`, `article_page`), or `flash` in `text/from_<source>`",
+    "source": "a text source: `text_api`, `article_api` or `article_page`",
     "reason": (
-        "a failure reason: `http_<status>`, `timeout`, `dns`, `connection_refused`, `no_response`, "
-        "`connection_lost`, `data_loss`, `too_large`, `bad_encoding`, `redirect_loop`, "
-        "`too_many_redirects`, `robots_forbidden`, `unsupported_scheme`, or for an answer that "
-        "cannot be read `empty`, `html`, `not_json`, `invalid_json`, `unknown_shape`, `bad_charset`, "
-        "`api_error` ..."
+        "why a download failed ([reliability](reliability.md#network-faults)): "
+        + ", ".join(f"`{r}`" for r in DOWNLOAD_REASONS)
+        + ", else the exception's name in snake case; or why an answer could not be read "
+        "([reliability](reliability.md#bad-answers)): <read-reasons>"
     ),
     "page": "a `finews` page kind: `start`, `listing` or `post`",
 }
 
 _SECTION_RE = re.compile(r"^#\s*-{3}")
+#: ``docs/operations.md`` or ``docs/operations.md "Exit statuses"`` in a comment.
+_DOCS_POINTER_RE = re.compile(r'(?<!\]\()(?<![\w/`])docs/([a-z-]+\.md)(?: "([^"]+)")?')
 _RST_LITERAL_RE = re.compile(r"``(.+?)``")
 _PLACEHOLDER_RE = re.compile(r"<([a-z_]+)>")
 
@@ -134,16 +160,36 @@ def _comment_block(lines: list[str], comments: dict[int, str], line: int) -> tup
 
 
 def _comment_text(block: Iterable[str]) -> str:
+    """The meaning a comment block gives; a line wholly in parentheses is an aside to the
+    reader of the file (where to read more), not part of the meaning."""
     words = []
     for comment in block:
-        text = comment[2:] if comment.startswith("#:") else comment[1:]
-        words.append(text.strip())
+        text = (comment[2:] if comment.startswith("#:") else comment[1:]).strip()
+        if not (text.startswith("(") and text.rstrip(".").endswith(")")):
+            words.append(text)
     return markdown(" ".join(w for w in words if w))
 
 
 def markdown(text: str) -> str:
-    """reStructuredText literals (````x````) as Markdown code spans."""
-    return _RST_LITERAL_RE.sub(r"`\1`", text)
+    """A comment as Markdown: reStructuredText literals (````x````) as code spans, and the
+    pages it points at (``docs/operations.md "Exit statuses"``) as links."""
+    text = _RST_LITERAL_RE.sub(r"`\1`", text)
+
+    def link(match: re.Match[str]) -> str:
+        page, heading = match.group(1), match.group(2)
+        if heading is None:
+            return f"[{page}]({page})"
+        return f'[{page} "{heading}"]({page}#{anchor(heading)})'
+
+    return _DOCS_POINTER_RE.sub(link, text)
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: code and link markup dropped, lower case,
+    punctuation removed, spaces as hyphens."""
+    text = re.sub(r"(`+)(.+?)\1", r"\2", heading)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
 
 
 def _entry_notes(node: ast.expr, lines: list[str], comments: dict[int, str]) -> list[str]:
@@ -173,7 +219,7 @@ def read_settings(path: Path = SETTINGS_FILE, module: str = "newscrawler.setting
     comments = _comments(source)
     values = importlib.import_module(module)
     settings: list[Setting] = []
-    group: str | None = None  # the plain comment of the group the last assignment belongs to
+    group: str | None = None  # the first setting of the plain-commented group the last one is in
     previous_end = -1
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -187,17 +233,13 @@ def read_settings(path: Path = SETTINGS_FILE, module: str = "newscrawler.setting
             previous_end, group = -1, None
             continue
         block, documents_one = _comment_block(lines, comments, node.lineno)
-        if block:
+        own = bool(block)
+        if own:
             meaning = _comment_text(block)
-            group = None if documents_one else meaning
-            own = True
+            group = None if documents_one else target.id
         else:
-            contiguous = previous_end == node.lineno - 1
-            group = group if contiguous else None
-            meaning = group or ""
-            own = False
-        if not own and target.id in MEANINGS:
-            meaning = MEANINGS[target.id]
+            group = group if previous_end == node.lineno - 1 else None
+            meaning = MEANINGS.get(target.id) or (f"See `{group}`." if group else "")
         notes = _entry_notes(value, lines, comments)
         if notes:
             meaning = " ".join([meaning, *notes]).strip()
@@ -250,13 +292,24 @@ def render_value(setting: Setting) -> str:
     return shown
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+_CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1")
 
 
-def settings_table(settings: Iterable[Setting]) -> list[str]:
-    rows = ["| setting | default | meaning |", "|---|---|---|"]
-    rows += [f"| `{s.name}` | {render_value(s)} | {_cell(s.meaning)} |" for s in settings]
+def prose(text: str) -> str:
+    """*text* for a Markdown table cell or list item: ``<`` outside code spans escaped (so that
+    ``<source>`` is not read as an HTML tag), ``|`` escaped, one line."""
+    out, last = [], 0
+    for match in _CODE_SPAN_RE.finditer(text):
+        out.append(text[last : match.start()].replace("<", "&lt;"))
+        out.append(match.group())
+        last = match.end()
+    out.append(text[last:].replace("<", "&lt;"))
+    return "".join(out).replace("|", "\\|").replace("\n", " ")
+
+
+def settings_table(settings: Iterable[Setting], value_label: str = "default") -> list[str]:
+    rows = [f"| setting | {value_label} | meaning |", "|---|---|---|"]
+    rows += [f"| `{s.name}` | {render_value(s)} | {prose(s.meaning)} |" for s in settings]
     return rows
 
 
@@ -271,10 +324,11 @@ class _Wrapper:
     param: str
     index: int  # positional index at call sites (``self`` not counted)
     parts: list[list[str] | None]  # None: the parameter's place
+    module: str
 
 
 @dataclass
-class Counters:
+class EmittedCounters:
     #: counter name -> modules (repository-relative paths) that emit it.
     emitted: dict[str, set[str]] = field(default_factory=dict)
 
@@ -333,90 +387,149 @@ def _counter_parts(call: ast.Call) -> list[ast.expr] | None:
     return None
 
 
-def _functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            yield node
-
-
 def _params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     names = [a.arg for a in [*func.args.posonlyargs, *func.args.args]]
     return names[1:] if names and names[0] in ("self", "cls") else names
-
-
-def _join(parts: Iterable[str]) -> str:
-    return "/".join([PREFIX, *parts])
 
 
 def _expand(parts: list[list[str]]) -> list[str]:
     names = [""]
     for options in parts:
         names = [f"{n}/{o}" if n else o for n in names for o in options]
-    return [_join([n]) for n in names]
+    return [f"{PREFIX}/{n}" for n in names]
 
 
-def scan_module(tree: ast.Module, module: str, counters: Counters) -> None:
-    """Add the counters *tree* increments to *counters*."""
-    wrappers: dict[str, _Wrapper] = {}
-    seen: set[int] = set()
-    for func in _functions(tree):
-        params = _params(func)
-        for node in ast.walk(func):
-            if not isinstance(node, ast.Call) or id(node) in seen:
+def _assigned(func: ast.FunctionDef | ast.AsyncFunctionDef | None, name: str) -> list[str] | None:
+    """What the local variable *name* of *func* can be, when every assignment to it is known."""
+    if func is None:
+        return None
+    found: list[str] = []
+    for node in ast.walk(func):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            options = _alternatives(node.value)
+            if options is None:
+                return None
+            found += options
+    return found or None
+
+
+class _Scanner(ast.NodeVisitor):
+    """Collects the increments of one module, and the wrappers that pass a parameter on."""
+
+    def __init__(self) -> None:
+        self.stack: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        #: (parts, enclosing function): one per increment.
+        self.increments: list[tuple[list[ast.expr], ast.FunctionDef | ast.AsyncFunctionDef | None]] = []
+        #: (call, enclosing function): every call, for the wrappers' call sites.
+        self.calls: list[tuple[ast.Call, ast.FunctionDef | ast.AsyncFunctionDef | None]] = []
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.stack.append(node)
+        self.generic_visit(node)
+        self.stack.pop()
+
+    visit_FunctionDef = _function
+    visit_AsyncFunctionDef = _function
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = self.stack[-1] if self.stack else None
+        self.calls.append((node, func))
+        parts = _counter_parts(node)
+        if parts is not None and not any(isinstance(p, ast.Starred) for p in parts):
+            self.increments.append((parts, func))
+        self.generic_visit(node)
+
+
+def _options(node: ast.expr, func: ast.FunctionDef | ast.AsyncFunctionDef | None) -> list[str] | None:
+    options = _alternatives(node)
+    if options is None and isinstance(node, ast.Name):
+        options = _assigned(func, node.id)
+    return options
+
+
+@dataclass
+class _Module:
+    path: str
+    scanner: _Scanner
+
+
+def _increments(module: _Module, counters: EmittedCounters, wrappers: list[_Wrapper]) -> None:
+    """Add the counters *module* increments with known parts; note its wrappers."""
+    for parts, func in module.scanner.increments:
+        options = [_options(p, func) for p in parts]
+        unknown = [i for i, o in enumerate(options) if o is None]
+        if func is not None and len(unknown) == 1:
+            part = parts[unknown[0]]
+            params = _params(func)
+            if isinstance(part, ast.Name) and part.id in params:
+                wrappers.append(_Wrapper(func.name, part.id, params.index(part.id), options, module.path))
                 continue
-            parts = _counter_parts(node)
-            if parts is None or any(isinstance(p, ast.Starred) for p in parts):
-                continue  # not an increment, or the generic helper itself (``counter(*parts)``)
-            seen.add(id(node))
-            options = [_alternatives(p) for p in parts]
-            unknown = [i for i, o in enumerate(options) if o is None]
-            if len(unknown) == 1:
-                part = parts[unknown[0]]
-                if isinstance(part, ast.Name) and part.id in params:
-                    wrappers[func.name] = _Wrapper(func.name, part.id, params.index(part.id), options)
-                    continue
-            resolved = [o if o is not None else [f"<{_placeholder(p)}>"] for o, p in zip(options, parts, strict=True)]
-            for name in _expand(resolved):
-                counters.add(name, module)
-    for wrapper in wrappers.values():
-        _scan_wrapper_calls(tree, wrapper, module, counters)
+        resolved = [
+            o if o is not None else [f"<{_placeholder(p)}>"] for o, p in zip(options, parts, strict=True)
+        ]
+        for name in _expand(resolved):
+            counters.add(name, module.path)
 
 
-def _scan_wrapper_calls(tree: ast.Module, wrapper: _Wrapper, module: str, counters: Counters) -> None:
-    found = False
-    unresolved = False
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or _call_name(node) != wrapper.name:
-            continue
-        arg: ast.expr | None = None
-        if len(node.args) > wrapper.index:
-            arg = node.args[wrapper.index]
-        for keyword in node.keywords:
-            if keyword.arg == wrapper.param:
-                arg = keyword.value
-        options = _alternatives(arg) if arg is not None else None
-        if options is None:
-            unresolved = True
-            continue
-        found = True
-        parts = [o if o is not None else options for o in wrapper.parts]
-        for name in _expand(parts):
-            counters.add(name, module)
-    if unresolved or not found:
-        parts = [o if o is not None else [f"<{wrapper.param}>"] for o in wrapper.parts]
-        for name in _expand(parts):
-            counters.add(name, module)
+def _wrapper_calls(modules: list[_Module], wrapper: _Wrapper, counters: EmittedCounters) -> None:
+    """Resolve *wrapper*'s parameter at its call sites in every module: the counters are
+    the call sites' (they choose the part); one call site that passes something unknown
+    leaves the ``<param>`` form, the wrapper's own."""
+    resolved_any = unresolved = False
+    for module in modules:
+        for call, func in module.scanner.calls:
+            if _call_name(call) != wrapper.name:
+                continue
+            arg: ast.expr | None = call.args[wrapper.index] if len(call.args) > wrapper.index else None
+            for keyword in call.keywords:
+                if keyword.arg == wrapper.param:
+                    arg = keyword.value
+            options = _options(arg, func) if arg is not None else None
+            if options is None:
+                unresolved = True
+                continue
+            resolved_any = True
+            for name in _expand([o if o is not None else options for o in wrapper.parts]):
+                counters.add(name, module.path)
+    if unresolved or not resolved_any:
+        for name in _expand([o if o is not None else [f"<{wrapper.param}>"] for o in wrapper.parts]):
+            counters.add(name, wrapper.module)
 
 
-def scan_counters(package: Path = PACKAGE_DIR) -> Counters:
-    counters = Counters()
+def _modules(package: Path) -> list[_Module]:
+    modules = []
     for path in sorted(package.rglob("*.py")):
-        module = path.relative_to(package.parent).as_posix()
-        scan_module(ast.parse(path.read_text("utf-8"), str(path)), module, counters)
+        scanner = _Scanner()
+        scanner.visit(ast.parse(path.read_text("utf-8"), str(path)))
+        modules.append(_Module(path.relative_to(package.parent).as_posix(), scanner))
+    return modules
+
+
+def scan_read_reasons(package: Path = PACKAGE_DIR) -> list[str]:
+    """The reasons of every ``SourceError(<reason>, ...)`` raised in the package."""
+    reasons: set[str] = set()
+    for module in _modules(package):
+        for call, func in module.scanner.calls:
+            if _call_name(call) == "SourceError" and call.args:
+                reasons.update(_options(call.args[0], func) or [])
+    return sorted(reasons)
+
+
+def scan_counters(package: Path = PACKAGE_DIR) -> EmittedCounters:
+    """Every counter the package increments, with the modules that increment it."""
+    modules = _modules(package)
+    counters = EmittedCounters()
+    wrappers: list[_Wrapper] = []
+    for module in modules:
+        _increments(module, counters, wrappers)
+    for wrapper in wrappers:
+        _wrapper_calls(modules, wrapper, counters)
     return counters
 
 
-def counters_table(counters: Counters) -> list[str]:
+def counters_table(counters: EmittedCounters) -> list[str]:
     rows = ["| counter | emitted by |", "|---|---|"]
     for name in sorted(counters.emitted):
         modules = ", ".join(f"[`{m}`](../{m})" for m in sorted(counters.emitted[name]))
@@ -427,7 +540,7 @@ def counters_table(counters: Counters) -> list[str]:
 # --------------------------------------------------------------------------- the page
 
 
-def render(settings: list[Setting] | None = None, counters: Counters | None = None) -> str:
+def render(settings: list[Setting] | None = None, counters: EmittedCounters | None = None) -> str:
     """The text of ``docs/reference.md``."""
     settings = read_settings() if settings is None else settings
     counters = scan_counters() if counters is None else counters
@@ -457,7 +570,7 @@ def render(settings: list[Setting] | None = None, counters: Counters | None = No
         "Scrapy's own settings, with the value `settings.py` gives them (Scrapy's documentation "
         "describes each; the meaning here is why the project chose the value).",
         "",
-        *settings_table(scrapy),
+        *settings_table(scrapy, "value"),
         "",
         "## Stats counters",
         "",
@@ -468,11 +581,15 @@ def render(settings: list[Setting] | None = None, counters: Counters | None = No
         "",
         "| group | counts |",
         "|---|---|",
-        *(f"| `{PREFIX}/{g}/...` | {GROUPS.get(g, '')} |" for g in groups),
+        *(f"| `{PREFIX}/{g}/...` | {prose(GROUPS.get(g, ''))} |" for g in groups),
         "",
     ]
+    read_reasons = ", ".join(f"`{r}`" for r in scan_read_reasons())
     if placeholders:
-        lines += [f"- `<{p}>`: {PLACEHOLDERS.get(p, '')}" for p in placeholders]
+        lines += [
+            f"- `<{p}>`: {prose(PLACEHOLDERS.get(p, '')).replace('&lt;read-reasons>', read_reasons)}"
+            for p in placeholders
+        ]
         lines.append("")
     lines += [*counters_table(counters), ""]
     return "\n".join(lines)
