@@ -44,7 +44,7 @@ class ExitStatus(IntEnum):
 
     #: A healthy run, "nothing new" included (some feeds or articles may have failed).
     OK = 0
-    #: Scrapy: the crawl did not start (a bad spider argument, a damaged store ...).
+    #: Scrapy: the crawl did not start (a bad spider argument, a store of a newer schema or locked by another program ...).
     START_FAILED = 1
     #: Scrapy: a usage error (unknown option, no spider name ...).
     USAGE = 2

@@ -5,9 +5,12 @@ Every value here can be overridden per run with ``-s NAME=VALUE``.
 
 from newscrawler.ids import CANONICAL_ARTICLE_URL
 
+#: The project's name, as Scrapy's log names it (``bot: newscrawler``).
 BOT_NAME = "newscrawler"
 
+#: Where Scrapy looks for spiders: ``eastmoney`` and ``finews``.
 SPIDER_MODULES = ["newscrawler.spiders"]
+#: Where ``scrapy genspider`` would put a new spider.
 NEWSPIDER_MODULE = "newscrawler.spiders"
 # Our `scrapy crawl` (overrides Scrapy's): exit statuses a scheduler can act on (docs/operations.md "Exit statuses").
 COMMANDS_MODULE = "newscrawler.commands"
@@ -45,6 +48,8 @@ EASTMONEY_TEXT_URL = ""
 EASTMONEY_ARTICLE_API_URL = "https://newsinfo.eastmoney.com/kuaixun/v2/api/article/{code}"
 #: The article page (``{code}``), the last resort; also the source line of fast news.
 EASTMONEY_ARTICLE_URL = CANONICAL_ARTICLE_URL
+#: The share link written as the source line of outlet posts (``{info_code}``: ``NW`` + the
+#: 18-digit code; ``{code}`` also works).
 EASTMONEY_SHARE_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode={info_code}"
 #: The ``Referer`` each endpoint's own pages send: the first URL fragment found in a feed
 #: or text-source URL picks it (a JSON object with ``-s``).
@@ -56,6 +61,7 @@ EASTMONEY_REFERERS = {
 }
 
 # --- Pipelines ---------------------------------------------------------------------------
+#: validate (100), clean (200), deduplicate (300), archive images (350), write (400).
 ITEM_PIPELINES = {
     "newscrawler.pipelines.validate.ValidatePipeline": 100,
     "newscrawler.pipelines.clean.CleanPipeline": 200,
@@ -97,8 +103,8 @@ EXTENSIONS = {
 #: Content duplicates (same or near-same cleaned text under another code) only count
 #: against posts dated within this many days; 0 compares against the whole archive.
 DEDUP_CONTENT_WINDOW_DAYS = 7
-#: Posts are made durable (one filesystem sync) and recorded in the store (one
-#: transaction) in batches: every this many posts, or this many seconds, and at the end.
+# Posts are made durable (one filesystem sync) and recorded in the store (one
+# transaction) in batches: every this many posts, or this many seconds, and at the end.
 WRITE_BATCH_SIZE = 100
 WRITE_BATCH_SECONDS = 2.0
 
@@ -128,6 +134,7 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 # decompressed) is not a news item. Both end as counted errors (timeout, too_large).
 DOWNLOAD_TIMEOUT = 20
 DOWNLOAD_MAXSIZE = 4 * 1024 * 1024
+#: A body over this size is logged as a warning (an article page is ~200 KB).
 DOWNLOAD_WARNSIZE = 1024 * 1024
 # A body cut short (fewer bytes than its Content-Length) is an error, never a partial post.
 DOWNLOAD_FAIL_ON_DATALOSS = True
@@ -136,11 +143,15 @@ DOWNLOAD_FAIL_ON_DATALOSS = True
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+#: Redirects followed for one request; one more is ``newscrawler/errors/<source>_too_many_redirects``,
+#: or ``..._redirect_loop`` when the chain repeats a URL.
 REDIRECT_MAX_TIMES = 5
 # A redirect is never dropped as a duplicate (which would lose its article silently):
 # loops end at REDIRECT_MAX_TIMES as newscrawler/errors/<source>_redirect_loop.
 DUPEFILTER_CLASS = "newscrawler.dupefilter.RedirectAwareDupeFilter"
+#: No cookies: every request stands alone.
 COOKIES_ENABLED = False
+#: No telnet console: nothing listens on a port during a run.
 TELNETCONSOLE_ENABLED = False
 
 # --- Scrapy's own per-response costs (docs/benchmarks-notes.md) --------------------
@@ -157,7 +168,9 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 # Items are exported in insertion order of Article fields; feed exports write UTF-8.
 FEED_EXPORT_ENCODING = "utf-8"
 
-# Scrapy >= 2.13 defaults, stated so the project does not depend on the template.
+#: Scrapy's default reactor since 2.13, stated so the project does not depend on the template.
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+#: One log line per post written and per failure (Scrapy's default, ``DEBUG``, logs every request).
 LOG_LEVEL = "INFO"
+#: Drop and scrape log lines that name the article and its URL.
 LOG_FORMATTER = "newscrawler.logformatter.NewsLogFormatter"

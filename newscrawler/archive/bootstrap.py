@@ -1,14 +1,6 @@
-"""The archive already on disk (docs/contract.md "Deduplication"): read its posts, fill the seen-articles store.
-
-Posts live in ``<root>/_posts/*.md`` (written by this project or the old
-scripts) and ``<root>/old_post/*.md`` (older ones). Every variant seen in the
-wild is read: CRLF line ends inside the body, no final newline, a blank line
-before the first ``---``, ``date:`` without ``+0800`` (Beijing time) or empty
-(``date:  +0800``, file ``_posts/-2022...md``), old footers (back links on
-separate lines, ``../emnews/`` or ``//finews.zning.me/...``), broken YAML
-quoting in the header. A ``.md`` file that is not a post, or has no article
-code, is skipped; an unreadable, binary or non-UTF-8 file is skipped with a
-warning. Nothing here ever writes to a post.
+"""The archive already on disk: read its posts (``_posts/`` and ``old_post/``, every variant
+the old scripts wrote) and fill the seen-articles store; nothing here writes to a post
+(docs/internals.md "Reading the archive on disk").
 """
 
 from __future__ import annotations

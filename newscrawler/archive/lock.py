@@ -1,11 +1,5 @@
-"""One run at a time per archive (docs/contract.md "Deduplication"): an exclusive lock on ``STATE_DIR/lock``.
-
-The lock is ``fcntl.flock`` on an open file descriptor: the kernel releases it
-when the holder exits, however it exits (kill -9 included), so a stale lock
-never blocks a later run. The file itself stays (deleting it would let two
-runs lock two different files); while held it names the holder's pid and start
-time, for the message another run prints.
-"""
+"""One run at a time per archive: an exclusive ``flock`` on ``STATE_DIR/lock``, released by
+the kernel when the run ends or is killed (docs/internals.md "The run lock")."""
 
 from __future__ import annotations
 

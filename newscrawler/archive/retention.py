@@ -1,24 +1,7 @@
-"""Retention, as the old site did it: old article posts move from ``_posts/`` to ``old_post/``.
-
-Pure (no Scrapy): :class:`~newscrawler.extensions.RunReport` calls :func:`apply_retention` at
-the end of a run, while the run still holds the archive lock.
-
-* Which posts: ``_posts/YYYY-MM-DD-<id>.md`` whose ``<id>`` holds an article code
-  (``NW`` + 18 digits, or the 18 digits of a rolling-news post). Other files (the site's own
-  pages such as ``2021-12-01-init.md``, hidden temp files, anything else) stay where they are.
-* How old: by the date in the file name, which is the post's date in Beijing time. With
-  ``days`` = N, a post dated D moves once today's date in Beijing is more than N days after
-  D: ``(today - D).days > N``. A post exactly N days old stays one more day.
-* How: a rename (``os.replace``) within the archive (one filesystem), then both folders are fsynced.
-  An ``old_post/`` file is never overwritten with different bytes: such a post stays in
-  ``_posts/`` and is reported as a conflict. When ``old_post/`` already holds the same bytes,
-  the ``_posts/`` copy is removed (counted as moved).
-* The seen-articles store: each moved post's record gets its new ``path``, so the dedup
-  pipeline keeps seeing the article as archived. Records are updated first (one
-  transaction), files renamed next: a run killed in between leaves records pointing at
-  ``old_post/`` for posts still in ``_posts/``, which the next run moves (they are still
-  old enough). The other order could leave a post in ``old_post/`` whose record points at
-  a missing ``_posts/`` file, and a later run would write the article a second time.
+"""Retention, as the old site did it: article posts older than ``ARCHIVE_RETENTION_DAYS``
+(by the date in their file name, Beijing time) move from ``_posts/`` to ``old_post/``, their
+store records first, then the files (docs/internals.md "Retention: design notes"). Pure:
+:class:`~newscrawler.extensions.RunReport` calls :func:`apply_retention` at the end of a run.
 """
 
 from __future__ import annotations

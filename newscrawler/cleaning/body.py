@@ -1,73 +1,11 @@
-"""Article body cleaning (docs/contract.md "Cleaning rules"): a pure, deterministic, idempotent HTML sanitizer.
+"""Article body cleaning (docs/contract.md "Cleaning rules"): a pure, deterministic,
+idempotent HTML sanitizer.
 
-``clean_body(html, base_url)`` turns the body HTML of an eastmoney article (text API
-``text``/``content`` field, article page ``div#ContentBody``, or plain text) into the
-HTML that goes into a Jekyll post. ``visible_text(html)`` gives the visible text of
-(cleaned) HTML with whitespace collapsed, for content fingerprints.
-
-How it works
-------------
-1. **Pre-pass on a real parser tree** (lxml's HTML parser; no regular expression ever
-   looks at markup). It removes the eastmoney stock-chart widgets
-   (``<!-- EM_StockImg_Start -->`` ... ``<!-- EM_StockImg_End -->``, the two comments being
-   siblings, plus any stray ``a.EmImageRemark`` chart link), hidden elements
-   (``style`` with ``display:none`` or ``visibility:hidden`` in any spacing or case, or the
-   ``hidden`` attribute), comments, and script/style/iframe/form/object/embed/noscript/
-   template/svg/math (and the other active or metadata elements, see ``_DROP``) with their
-   content. Adverts go with their content too: links to an advert host (``_AD_HOSTS``:
-   ``acttg.eastmoney.com``, whatever the scheme, protocol-relative or resolved against
-   ``base_url``), and the elements of ``_NOISE_CLASSES`` (``img.em_handle_adv_close``,
-   ``div.ad_context3``, ``a.toplink``); a link or paragraph left empty by that goes as
-   any empty one does (see 2.). Stock links (``<span id="stock_...">``,
-   ``<a class="keytip">``, ``<a class="infokey">``) are unwrapped to their text; so is
-   every other element that is not allowed (``div``, ``span``, ``font`` ...), block-level
-   ones acting as paragraph boundaries. URLs are checked: ``href``/``src`` keep only http, https and
-   protocol-relative (``//host``) URLs; relative ones are made absolute against
-   ``base_url`` (and dropped when there is no usable base); anything else
-   (``javascript:``, ``data:``, ``vbscript:`` ..., after removing the tabs, newlines and
-   control characters browsers ignore) is dropped: the link is unwrapped to its text, the
-   image is removed.
-2. **Canonical structure.** The kept tree is rebuilt to a fixed content model, so that
-   any HTML parser reads the output back to the same tree (which is what makes the
-   function idempotent):
-
-   * the top level holds only block elements: ``p``, ``h1``-``h6``, ``ul``, ``ol``,
-     ``blockquote``, ``table``, ``center``. Loose top-level text and inline elements
-     (plain-text input included) become ``<p>`` paragraphs, split at line breaks and
-     ``<br>``;
-   * ``p`` and headings hold inline content only (text, ``strong b em i u a img br``);
-     ``li td th blockquote center`` hold text and blocks; lists hold only ``li``; tables
-     hold ``thead``/``tbody`` > ``tr`` > ``td``/``th`` (a missing ``tbody``/``tr`` is
-     added, stray table content is moved before the table as HTML parsers do);
-   * an inline element never contains a block (it is split around it), a link never
-     contains a link, and an inline element never sits inside another of the same tag;
-   * whitespace: runs of ASCII whitespace become one space, a line break together with
-     the indentation around it (``U+3000``, no-break space) becomes one space, and every
-     block is trimmed at both ends of whitespace, ``　　`` indents (``U+3000``, no-break
-     space, zero-width space) and ``<br>``; so is the text on either side of a ``<br>``
-     (a line's indent). Blocks left empty (``<p>&nbsp;</p>``,
-     ``<p><br></p>`` ...) are dropped; so are empty inline elements. ``\\r\\n`` and ``\\r``
-     are read as ``\\n``;
-   * attributes: ``a[href]``, ``img[src alt width height]`` (sizes: digits, optionally
-     ``%``), ``td``/``th[colspan rowspan]`` (digits), and ``class="em_media"`` on ``p``
-     (the ``（文章来源：X）`` source line); nothing else;
-   * block nesting deeper than ``_MAX_DEPTH`` is flattened.
-3. **Allow-list sanitizer.** The rebuilt HTML goes through an ``nh3.Cleaner`` (one per thread) with the same
-   allow-list (tags, attributes, ``url_schemes={"http", "https"}``, no ``rel`` added,
-   comments stripped). nh3 is the last word on safety and does the final serialization
-   (entities as nh3 writes them: ``&amp; &lt; &gt; &nbsp; &quot;``). Should nh3 reject a
-   URL the pre-pass accepted (a malformed host, say), the result goes through the whole
-   pipeline once more so that the function stays idempotent.
-4. **Liquid safety.** The body is rendered by Jekyll, so every ``{`` followed by ``{`` or
-   ``%`` is written ``&#123;``: no ``{{`` or ``{%`` reaches Liquid.
-
-Serialization
--------------
-Each top-level block element is written on its own line, lines separated by a single
-``\\n``; there is no newline or other whitespace inside a block's markup, and none before
-the first or after the last block (no final newline). Empty or whitespace-only input,
-or input with nothing visible left, gives ``""``. For the same input the output is the
-same string, and ``clean_body(clean_body(x, u), u) == clean_body(x, u)``.
+:func:`clean_body` turns a source's body HTML into the canonical, safe HTML that goes
+into a Jekyll post: a pre-pass drops widgets, adverts, hidden and stock-link noise; the
+tree is rebuilt into canonical blocks; an allow-list ``nh3.Cleaner`` has the last word;
+Liquid markup is neutralized. :func:`visible_text` gives what a reader sees. The rules,
+the output format and why: docs/internals.md "Cleaning: design notes".
 """
 
 from __future__ import annotations

@@ -1,97 +1,12 @@
 """Content fingerprints for duplicate detection (docs/contract.md "Deduplication"): pure functions.
 
-Three fingerprints are taken of an article's plain text (:func:`html_to_text`
-of the body; the title, digest, source and back links are not part of it):
-
-* :func:`text_hash`: SHA-256 of the normalized text. Equal hashes mean the
-  same cleaned text, whatever the whitespace, punctuation, full/half-width
-  forms, paragraphing, source attribution or dateline.
-* :func:`simhash`: a 64-bit SimHash of the set of ``SHINGLE_K``-character
-  shingles of the normalized text, each hashed with BLAKE2b (8 bytes), so the
-  value is the same in every run and process. Shingles holding a digit weigh
-  ``DIGIT_WEIGHT``: numbers are the substance of financial news. Near
-  duplicates are texts whose SimHashes differ in at most
-  ``NEAR_MAX_DISTANCE`` bits; the store finds them with a 4 x 16-bit band
-  index, complete up to 3 bits, so the distance cannot exceed 3.
-* :func:`figures`: the numbers of the text in order (``0.52``, ``3245.67``,
-  ``9876``, with decimal part and minus sign, full-width digits mapped),
-  taken after the same removals as the normalized text; the store keeps
-  their 64-bit :func:`figures_digest`.
-
-The figures rule: near duplicates must also have the same figures in the
-same order (equal digests). In financial news the figures are the
-substance: two texts whose numbers differ (a daily 北向资金 flash, a
-closing report, a corrected figure 3.5% -> 3.6%, another serial number,
-two figures swapped, a sentence with a number added) are two stories
-however alike the wording, and SimHash alone merged some of them (one pair
-of 3,000 closing reports of one template; 25-38% of one-figure corrections
-of generated 北向资金 and closing flashes: tests/test_figures.py). Edits
-without digits (a word, a typo, a clause without numbers, source, dateline,
-byline, stock code, editor line) keep the figures, so they merge as before;
-a figure reformatted (``3.50`` -> ``3.5``) or a sentence with a number added,
-removed or moved now keeps both texts: a repeat, not a loss. Chinese
-numerals (``三``, ``十二``) are not figures (see :func:`figures`). A record
-whose digest is unknown is never a near match (when unsure, keep).
-:func:`is_same_story` is the decision.
-
-Normalization (:func:`normalize_text`) removes what a republisher changes
-without changing the story: a leading dateline (``财联社4月21日电，``,
-``证券时报e公司讯，``, ``新华社北京4月21日电（记者 张三）``), source
-attributions, bylines and stock codes in parentheses (``（文章来源：财联社）``,
-the eastmoney ``em_media`` line; ``（记者 王晓）``; ``（002594）``), an editor
-line at the end; then keeps letters and digits only (no whitespace,
-punctuation or symbols), NFKC, lower case.
-
-Parameters, chosen by experiment: ``SHINGLE_K = 2``, ``DIGIT_WEIGHT = 3``,
-``NEAR_MAX_DISTANCE = 3``, ``NEAR_MIN_CHARS = 100`` (normalized characters).
-
-* Must merge (``MUST_MERGE`` in tests/test_fingerprint.py): a source line
-  added or changed, a dateline changed, different paragraphing and
-  full-width forms, a byline or stock code added, an editor line added (all
-  normalized away: exact match); a word replaced, a typo fixed, a clause
-  added or removed in a 520-character article (SimHash distance 0).
-* Must not merge (``MUST_NOT_MERGE``): investor-platform questions and
-  answers on different topics, 7x24 earnings flashes of two companies
-  (``【A公司：一季度净利润同比增长35%】`` vs ``【B公司：…下降12%】``), market
-  closes, margin-trading reports and LPR decisions of two days, buy-back and
-  sell-down notices of two companies, questions one word apart, unrelated
-  articles: SimHash distance 11-25, or shorter than ``NEAR_MIN_CHARS``.
-* Must not merge although SimHash alone would (``FIGURES_DIFFER``): a
-  corrected figure, a figure added or removed with its clause, two figures
-  swapped, another year (distance 0-3, figures differ).
-
-Evidence (random edits of 10 articles cut to each length, 300 trials per
-cell; share found within 3 bits):
-
-=========  =========  =========  =========  ==================
-length     1 char     3 chars    5 chars    10-char sentence
-=========  =========  =========  =========  ==================
-150        79%        37%        20%        50%
-300        91%        61%        44%        59%
-600        94%        82%        72%        77%
-1000       97%        91%        85%        91%
-2000       100%       96%        95%        97%
-=========  =========  =========  =========  ==================
-
-3-character shingles find fewer (300 chars: 78%, 36%, 23%, 48%), and
-without the digit weight fewer too (300 chars, 1 and 3 chars changed: 83%,
-42%). A 64-bit SimHash tolerates little: a bit flips with probability
-``angle/pi``, about ``sqrt(2f)/pi`` for a changed fraction ``f`` of the
-shingles, so word-level edits of short texts are often missed; edits that
-only touch sources, datelines, layout or punctuation are always caught
-(exactly). Generated template pairs (1,000 per template, 25-135 characters:
-investor Q&A, earnings flashes, market closes, buy-backs, sell-downs) never
-came within 3 bits (minimum 6; without the digit weight, 1% of buy-back
-pairs did); unrelated articles are 22-44 bits apart. Below 100 characters
-two flashes of one template can differ in a word or a figure only, and
-edits are found in at most 79% of the trials anyway: they are matched
-exactly only.
-
-Exact duplicates (same :func:`text_hash`, text not empty) are duplicates at
-any length, whatever the figures digest. (The normalized text has no
-decimal points or signs: ``1.32`` and ``13.2``, ``-1.2`` and ``1.2`` read
-the same there, so such a pair with nothing else changed still merges
-exactly.)
+Of an article's plain text (:func:`html_to_text` of the body): :func:`text_hash`, the
+SHA-256 of the normalized text (equal: the same cleaned text); :func:`simhash`, a
+64-bit SimHash of its 2-character shingles (near duplicates: at most
+``NEAR_MAX_DISTANCE`` bits apart, texts of ``NEAR_MIN_CHARS`` or more); and
+:func:`figures`, the numbers of the text in order, which near duplicates must share
+(:func:`is_same_story`). Normalization, parameters and the evidence behind them:
+docs/internals.md "Fingerprints: design notes".
 """
 
 from __future__ import annotations

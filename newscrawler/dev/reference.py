@@ -43,26 +43,7 @@ PREFIX = "newscrawler"
 #: Meanings of settings that ``settings.py`` leaves without a comment of their own (or whose
 #: group comment does not describe them). An entry here for a setting that has gained its
 #: own comment is an error (``tests/test_docs.py``): the comment wins, delete the entry.
-MEANINGS: dict[str, str] = {
-    "BOT_NAME": "The project's name, as Scrapy's log names it (`bot: newscrawler`).",
-    "SPIDER_MODULES": "Where Scrapy looks for spiders: `eastmoney` and `finews`.",
-    "NEWSPIDER_MODULE": "Where `scrapy genspider` would put a new spider.",
-    "EASTMONEY_SHARE_URL": (
-        "The share link written as the source line of outlet posts (`{info_code}`: `NW` + the "
-        "18-digit code; `{code}` also works)."
-    ),
-    "WRITE_BATCH_SECONDS": "See `WRITE_BATCH_SIZE`: a batch is also closed once this many seconds passed.",
-    "ITEM_PIPELINES": "validate (100), clean (200), deduplicate (300), archive images (350), write (400).",
-    "DOWNLOAD_WARNSIZE": "A body over this size is logged as a warning (an article page is ~200 KB).",
-    "REDIRECT_MAX_TIMES": (
-        "Redirects followed for one request; one more is `newscrawler/errors/<source>_too_many_redirects`, "
-        "or `..._redirect_loop` when the chain repeats a URL."
-    ),
-    "COOKIES_ENABLED": "No cookies: every request stands alone.",
-    "TELNETCONSOLE_ENABLED": "No telnet console (nothing listens on a port during a run).",
-    "LOG_FORMATTER": "Drop and scrape log lines that name the article and its URL.",
-    "LOG_LEVEL": "One log line per post written and per failure (Scrapy's default, `DEBUG`, logs every request).",
-}
+MEANINGS: dict[str, str] = {}
 
 #: Scrapy settings that are not in Scrapy's ``default_settings`` (read with a default in code).
 SCRAPY_EXTRAS = frozenset({"MEDIA_ALLOW_REDIRECTS"})

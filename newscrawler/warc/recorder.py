@@ -1,44 +1,6 @@
-"""Web archive of a crawl: HTTP exchanges as WARC/1.1 records, and a CDXJ index. No Scrapy.
-
-:class:`WarcRecorder` writes each :class:`HttpExchange` (one request and the response to
-it) as a ``response`` record followed by its ``request`` record (``WARC-Concurrent-To``
-the response), with warcio, one gzip member per record, into
-``<directory>/<prefix>-<UTC timestamp>-<serial>.warc.gz`` files:
-
-* a file is rotated once the next exchange would take it past ``max_size`` bytes (an
-  exchange is never split; a single exchange larger than ``max_size`` gets a file of its
-  own);
-* each file starts with a ``warcinfo`` record (software, format, ``conformsTo`` and the
-  fields the caller gives: hostname, robots policy, user agent ...); every record names
-  it in ``WARC-Warcinfo-ID``;
-* the file being written is ``<name>.warc.gz.open``, held under an exclusive ``flock``; it
-  is renamed to ``<name>.warc.gz`` when closed (rotation or end of the crawl);
-* each exchange is serialized in memory, then written at once, unbuffered (nothing
-  waits in a user-space buffer), so a killed process (``kill -9``) leaves at worst one
-  incomplete gzip member at the end of its ``.open`` file; a failed write (disk full) is
-  cut off again. The file and the index are ``fsync``-ed when a file is opened and
-  closed, and after a write once ``fsync_interval`` seconds have passed since the last
-  ``fsync`` (what the OS has not yet written survives a killed process, not a power cut);
-* :meth:`WarcRecorder.recover` (run before the first record) takes leftover ``.open``
-  files no live process holds, cuts them after their last complete record, renames them
-  to ``.warc.gz`` and indexes the records the index lacks.
-
-The index ``<directory>/index.cdxj`` gets one line per response record, appended as the
-records are written (not sorted: ``LC_ALL=C sort index.cdxj`` sorts it)::
-
-    <SURT key> <14-digit timestamp> {"url": ..., "mime": ..., "status": "200",
-     "digest": <payload sha1, base32>, "length": "1234", "offset": "567",
-     "filename": "newscrawler-....warc.gz"}
-
-which are the fields pywb's CDXJ indexes use (numbers as strings, ``"method"`` added for
-anything but ``GET``): ``offset``/``length`` locate the record's gzip member in the file.
-
-What a record holds: the HTTP status line and headers as the HTTP client reported them
-(Scrapy's client consumes connection-control headers such as ``Connection`` and
-``Transfer-Encoding``, keeps ``Content-Length``, and normalizes the case of header
-names; the reason phrase is the standard one for the status), and the body exactly as
-received, before any decoding: a gzip-encoded body is recorded gzip-encoded, with its
-``Content-Encoding`` header.
+"""Web archive of a crawl: HTTP exchanges as WARC/1.1 records (warcio, one gzip member per
+record, rotated files, crash recovery) and a CDXJ index as pywb reads it. No Scrapy
+(docs/internals.md "WARC capture").
 """
 
 from __future__ import annotations
