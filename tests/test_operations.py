@@ -231,10 +231,68 @@ def test_lock_held_exits_75_with_one_line(
 @pytest.mark.crawl
 def test_spider_that_does_not_start_still_exits_1(tmp_path: Path, crawl: CrawlRunner) -> None:
     archive = tmp_path / "archive"
-    result = crawl("finews", archive)  # no start_url
+    (archive / STATE).mkdir(parents=True)
+    import sqlite3
+
+    with sqlite3.connect(archive / STATE / "seen.db") as db:  # a store of a schema from the future
+        db.execute("PRAGMA user_version = 99")
+    result = crawl("eastmoney", archive, settings={"EASTMONEY_FEEDS": "http://127.0.0.1:9/feed.json"})
     assert result.returncode == ExitStatus.START_FAILED == 1, result.stderr[-3000:]
     with RunLock(archive / STATE / "lock"):  # the lock taken before the start was released
         pass
+
+
+@pytest.mark.crawl
+@pytest.mark.parametrize(
+    ("spider", "args", "settings", "message"),
+    [
+        ("finews", {}, {}, "finews: the start_url argument is required"),
+        (
+            "finews",
+            {"start_url": "http://127.0.0.1:9/", "follow": "true"},
+            {},
+            "finews: unknown argument -a follow=",
+        ),
+        ("eastmoney", {"code": "NW202203282325310457"}, {}, "eastmoney: unknown argument -a code="),
+        ("eastmoney", {"codes": "notacode"}, {}, "eastmoney: -a codes: 'notacode' names no article"),
+        (
+            "eastmoney",
+            {"feeds": "notaurl"},
+            {},
+            "eastmoney: -a feeds: 'notaurl' is not an absolute http(s) feed URL",
+        ),
+        (
+            "eastmoney",
+            {},
+            {"EASTMONEY_FEEDS": "http://127.0.0.1:9/ok.json,ftp://x/y"},
+            "EASTMONEY_FEEDS: 'ftp://x/y'",
+        ),
+        ("eastmoney", {"pages": "0"}, {}, "-a pages must be a positive integer, got '0'"),
+    ],
+)
+def test_usage_errors_exit_2_before_anything_is_fetched_or_written(
+    tmp_path: Path,
+    crawl: CrawlRunner,
+    spider: str,
+    args: dict[str, str],
+    settings: dict[str, str],
+    message: str,
+) -> None:
+    archive = tmp_path / "archive"
+    result = crawl(spider, archive, args=args, settings=settings)
+    assert result.returncode == ExitStatus.USAGE == 2, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if " ERROR: " in line]
+    assert len(errors) == 1 and message in errors[0], result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert not archive.exists()  # no archive folder, no state folder, no lock file
+
+
+@pytest.mark.crawl
+def test_scheduler_arguments_are_not_unknown_arguments(tmp_path: Path, crawl: CrawlRunner) -> None:
+    """Scrapyd passes ``-a _job=...``: not a usage error."""
+    archive = tmp_path / "archive"
+    result = crawl("eastmoney", archive, args={"_job": "abc", "feeds": "http://127.0.0.1:9/feed.json"})
+    assert result.returncode == ExitStatus.ALL_FEEDS_FAILED, result.stderr[-3000:]
 
 
 def test_usage_error_exits_2() -> None:

@@ -85,7 +85,8 @@ class ImageArchivePipeline(FilesPipeline):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ImageArchivePipeline:
         if not crawler.settings.getbool("ARCHIVE_IMAGES"):
-            raise NotConfigured("ARCHIVE_IMAGES is off")
+            logger.debug("Image archiving is off (ARCHIVE_IMAGES)")
+            raise NotConfigured  # off by default: no warning
         return cls(ArchiveSession.from_crawler(crawler).config.archive_dir, crawler=crawler)
 
     # ------------------------------------------------------------ MediaPipeline hooks

@@ -37,17 +37,10 @@ from newscrawler.sources.eastmoney.feeds import (
     entries_by_code,
     next_page_url,
 )
+from newscrawler.spiders.arguments import check_known, is_http_url, positive_int
 from newscrawler.spiders.text import ArticleTextMixin, content_type_encoding, failed_url, referer_for
 
 logger = logging.getLogger(__name__)
-
-
-def positive_int(value: object, name: str) -> int:
-    """*value* as a positive integer; ``UsageError`` (naming *name* and the value) otherwise."""
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise UsageError(f"{name} must be a positive integer, got {value!r}")
-    return int(text)
 
 
 def parse_pages(value: object) -> int | None:
@@ -103,12 +96,34 @@ class EastmoneySpider(ArticleTextMixin, Spider):
         assert isinstance(spider, EastmoneySpider)
         return spider
 
+    #: The ``-a`` arguments this spider takes.
+    ARGUMENTS = frozenset({"feeds", "codes", "pages"})
+
     @classmethod
     def check_arguments(cls, settings: Settings, spargs: Mapping[str, Any]) -> None:
         """Raise ``UsageError`` (one line naming the value) for arguments and settings this
         spider cannot run with; ``scrapy crawl`` calls it before anything is fetched."""
+        check_known(cls.name, spargs, cls.ARGUMENTS)
         parse_pages(spargs.get("pages"))
         positive_int(settings.get("EASTMONEY_FEED_MAX_PAGES"), "EASTMONEY_FEED_MAX_PAGES")
+        if spargs.get("codes"):
+            raws = split_list_arg(str(spargs["codes"]))
+            for raw in raws:
+                if extract_code(raw) is None:
+                    raise UsageError(
+                        f"eastmoney: -a codes: {raw!r} names no article (give infoCodes, 18-digit codes, "
+                        "or share, article or column URLs)"
+                    )
+            if not raws:
+                raise UsageError("eastmoney: -a codes names no article")
+            return
+        if spargs.get("feeds"):
+            feeds, origin = split_list_arg(str(spargs["feeds"])), "-a feeds"
+        else:
+            feeds, origin = settings.getlist("EASTMONEY_FEEDS"), "EASTMONEY_FEEDS"
+        for url in feeds:
+            if not is_http_url(url):
+                raise UsageError(f"eastmoney: {origin}: {url!r} is not an absolute http(s) feed URL")
 
     # --- start -----------------------------------------------------------------------------
 

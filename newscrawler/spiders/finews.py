@@ -36,6 +36,7 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, UsageError
 from scrapy.http import Response, TextResponse
+from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
 from newscrawler.archive.post import is_safe_slug, normalize_outlet
@@ -52,12 +53,11 @@ from newscrawler.sources.finews import (
     FinewsPostParser,
     listing_for_post,
 )
+from newscrawler.spiders.arguments import check_known, is_http_url, parse_bool
 from newscrawler.spiders.text import ArticleTextMixin
 
 logger = logging.getLogger(__name__)
 
-TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
-FALSE_VALUES = frozenset({"false", "0", "no", "off", ""})
 
 #: A rolling-news post page: ``[/<base>]/emnews/YYYY/MM/DD/<id>.html`` (run on a URL path).
 _EMNEWS_POST_PATH_RE = re.compile(r"/emnews/\d{4}/\d{2}/\d{2}/[^/]+\.html$")
@@ -72,38 +72,13 @@ ARCHIVED_META = "newscrawler_finews_archived"
 USAGE = "scrapy crawl finews -a start_url=URL [-a follow_shares=true]"
 
 
-def usage_error(message: str) -> UsageError:
-    """Log *message* as one clear line (Scrapy then prints the traceback) and return the error
-    to raise: the crawl does not start and ``scrapy crawl`` exits with status 1."""
-    logger.error("%s", message)
-    return UsageError(message)
-
-
-def parse_bool(name: str, value: object) -> bool:
-    """A boolean spider argument: ``true/1/yes/on`` or ``false/0/no/off``; anything else is an error."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in TRUE_VALUES:
-        return True
-    if text in FALSE_VALUES:
-        return False
-    raise usage_error(f"finews: -a {name}={value!r} is not a boolean (use true/false, 1/0, yes/no)")
-
-
 def check_start_url(value: object) -> str:
     """The ``start_url`` argument, checked: an absolute http(s) URL with a host."""
     if value is None or not str(value).strip():
-        raise usage_error(f"finews: the start_url argument is required: {USAGE}")
+        raise UsageError(f"finews: the start_url argument is required: {USAGE}")
     url = str(value).strip()
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        host = None
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise usage_error(
+    if not is_http_url(url):
+        raise UsageError(
             f"finews: start_url must be an absolute http(s) URL of an archive site's index, got {url!r}"
         )
     return url
@@ -142,7 +117,7 @@ class FinewsSpider(ArticleTextMixin, Spider):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.start_url = check_start_url(start_url)
-        self.follow_shares = parse_bool("follow_shares", follow_shares)
+        self.follow_shares = parse_bool(follow_shares, "finews: -a follow_shares")
         self.text_url = text_url
         self.article_api_url = article_api_url
         self.article_url = article_url
@@ -157,6 +132,16 @@ class FinewsSpider(ArticleTextMixin, Spider):
         self._missing_guesses: dict[str, str] = {}
         #: Listing pages some post links back to: their failure is an error, guessed or not.
         self._back_linked: set[str] = set()
+
+    #: The ``-a`` arguments this spider takes.
+    ARGUMENTS = frozenset({"start_url", "follow_shares"})
+
+    @classmethod
+    def check_arguments(cls, settings: Settings, spargs: Mapping[str, Any]) -> None:
+        """``UsageError`` (one line naming the value) for arguments the crawl cannot run with."""
+        check_known(cls.name, spargs, cls.ARGUMENTS)
+        check_start_url(spargs.get("start_url"))
+        parse_bool(spargs.get("follow_shares", False), "finews: -a follow_shares")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FinewsSpider:

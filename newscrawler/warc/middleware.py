@@ -34,7 +34,7 @@ from scrapy.http import Response
 
 import newscrawler
 from newscrawler.outcomes import Counters
-from newscrawler.warc.recorder import DEFAULT_MAX_SIZE, HttpExchange, WarcRecorder
+from newscrawler.warc.recorder import HttpExchange, WarcRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +68,9 @@ class WarcMiddleware:
         settings = crawler.settings
         directory = str(settings.get("WARC_DIR") or "").strip()
         if not directory:
-            raise NotConfigured("WARC_DIR is not set: no WARC files")
-        max_size = settings.getint("WARC_MAX_SIZE", DEFAULT_MAX_SIZE)
+            logger.debug("WARC capture is off (WARC_DIR is not set)")
+            raise NotConfigured  # off by default: no warning
+        max_size = settings.getint("WARC_MAX_SIZE")
         if max_size <= 0:
             raise ValueError(f"WARC_MAX_SIZE must be a positive number of bytes, got {max_size}")
         extra = {str(k): str(v) for k, v in (settings.getdict("WARC_INFO") or {}).items()}
