@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -55,6 +56,9 @@ class ExitStatus(IntEnum):
     ARCHIVE_NOT_WRITABLE = 73
     #: EX_TEMPFAIL: another run holds the archive; this one did nothing.
     LOCKED = 75
+    #: 128 + SIGINT, as shells report it: the run was stopped by a signal (Ctrl-C, SIGTERM)
+    #: before it was done; what it wrote is complete, the next run does the rest.
+    INTERRUPTED = 130
 
     @property
     def label(self) -> str:
@@ -70,10 +74,16 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def run_status(stats: dict[str, Any]) -> ExitStatus:
-    """The exit status a finished run's counters call for."""
+#: Scrapy's finish reason of a crawl stopped by a signal.
+SHUTDOWN_REASON = "shutdown"
+
+
+def run_status(stats: dict[str, Any], reason: str = "finished") -> ExitStatus:
+    """The exit status a finished run's counters (and Scrapy's finish *reason*) call for."""
     if stats.get(counter("errors", "archive_write"), 0) or stats.get(counter("errors", "retention"), 0):
         return ExitStatus.ARCHIVE_NOT_WRITABLE
+    if reason == SHUTDOWN_REASON:
+        return ExitStatus.INTERRUPTED
     feeds = _group(stats, "feeds")
     if feeds.get("failed", 0) > 0 and feeds.get("ok", 0) == 0:
         return ExitStatus.ALL_FEEDS_FAILED
@@ -113,6 +123,7 @@ def build_report(
     return {
         "spider": spider,
         "finish_reason": reason,
+        "interrupted": reason == SHUTDOWN_REASON,
         "exit_status": int(exit_status),
         "status": exit_status.label,
         "started": _iso(start) if start else None,
@@ -196,11 +207,14 @@ class RunReport:
         self.exit_status: ExitStatus | None = None
         #: The report written to ``last-run.json``; None until then.
         self.report: dict[str, Any] | None = None
+        #: The run opened the archive and started (a run that ends without a report was stopped).
+        self.started = False
         self._summary: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunReport:
         ext = cls(crawler, ArchiveSession.from_crawler(crawler))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
@@ -212,6 +226,29 @@ class RunReport:
         if isinstance(getattr(failure, "value", None), OSError):
             self.counters.inc("errors", "archive_write")
 
+    def spider_opened(self, spider: Spider) -> None:
+        """A report that says this run is running replaces the last run's: a run killed
+        before it writes its own report leaves no report claiming it went well."""
+        if not self.session.archive.is_open:
+            return
+        self.started = True
+        running = {
+            "spider": spider.name,
+            "status": "running",
+            "exit_status": None,
+            "pid": os.getpid(),
+            "started": _iso(datetime.now(UTC)),
+            "archive_dir": str(self.session.config.archive_dir),
+        }
+        data = json.dumps(running, ensure_ascii=False, indent=2) + "\n"
+        try:
+            atomic_write(self.session.config.state_dir / REPORT_FILE, data.encode("utf-8"))
+        except OSError as exc:
+            logger.error(
+                "Cannot write the run report %s: %s", self.session.config.state_dir / REPORT_FILE, exc
+            )
+            self.counters.inc("errors", "archive_write")
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if not self.session.archive.is_open:
             return  # this run never held the archive (e.g. the lock was held): write nothing
@@ -219,7 +256,7 @@ class RunReport:
             retention = self._retention()
             assert self.crawler.stats is not None
             stats = self.crawler.stats.get_stats()
-            status = run_status(stats)
+            status = run_status(stats, reason)
             report = build_report(
                 stats,
                 self.session,

@@ -868,3 +868,68 @@ def test_scrapyd_can_load_the_project_egg(tmp_path: Path, eastmoney_server: Fixt
     assert crawled.returncode == 0, crawled.stderr[-3000:]
     assert posts(archive_dir) == ["2022-03-28-NW202203282325310457.md"]
     assert report_of(archive_dir)["exit_status"] == 0
+
+
+# --------------------------------------------------------------------------- interrupted runs
+
+
+def _start_crawl(archive: Path, settings: dict[str, str]) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "scrapy", "crawl", "eastmoney", "-s", f"ARCHIVE_DIR={archive}"]
+    for name, value in {**FAST, "LOG_LEVEL": "INFO", "EASTMONEY_ARTICLE_API_URL": "", **settings}.items():
+        command += ["-s", f"{name}={value}"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        command, cwd=REPO, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+
+
+def _wait_for_article_requests(source: FixtureHTTPServer, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while not any("GetNewsText" in path for path in source.requests):
+        assert process.poll() is None, "the crawl ended before it asked for an article"
+        assert time.monotonic() < deadline, "no article request within 60 s"
+        time.sleep(0.05)
+
+
+@pytest.mark.crawl
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_run_stopped_by_a_signal_exits_130_and_says_so(
+    tmp_path: Path, source: FixtureHTTPServer, signal_name: str
+) -> None:
+    import signal
+
+    archive = tmp_path / "archive"
+    day = today_beijing() - timedelta(days=1)
+    write_source(source.root, [article(day, n) for n in range(1, 6)])
+    source.delay, source.delay_match = 3.0, "GetNewsText"  # articles are slow: the run is mid-way
+    process = _start_crawl(archive, settings_for(source))
+    _wait_for_article_requests(source, process)
+    process.send_signal(getattr(signal, signal_name))
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == ExitStatus.INTERRUPTED == 130, stderr[-3000:]
+    report = report_of(archive)
+    assert (report["status"], report["exit_status"], report["interrupted"]) == ("interrupted", 130, True)
+    assert "exit status 130 (interrupted)" in stderr
+
+
+@pytest.mark.crawl
+def test_a_killed_run_leaves_no_report_that_claims_to_be_its(
+    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+) -> None:
+    import signal
+
+    archive = tmp_path / "archive"
+    day = today_beijing() - timedelta(days=1)
+    write_source(source.root, [article(day, 1)])
+    assert crawl("eastmoney", archive, settings=settings_for(source)).returncode == 0
+    assert report_of(archive)["status"] == "ok"
+    write_source(source.root, [article(day, n) for n in range(1, 6)])
+    source.delay, source.delay_match = 3.0, "GetNewsText"
+    source.requests.clear()
+    process = _start_crawl(archive, settings_for(source))
+    _wait_for_article_requests(source, process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    report = report_of(archive)
+    assert report["status"] == "running" and report["exit_status"] is None
+    assert report["pid"] == process.pid

@@ -40,8 +40,8 @@ logger = logging.getLogger(__name__)
 EXIT_STATUS_HELP = """\
 Exit status: 0 a healthy run (nothing new included); 1 the crawl did not start (see the
 log); 2 usage error; 69 every feed failed; 73 the archive cannot be written; 75 another
-run holds the archive (this one did nothing). The run's report is written to
-<STATE_DIR>/last-run.json.
+run holds the archive (this one did nothing); 130 stopped by a signal before it finished.
+The run's report is written to <STATE_DIR>/last-run.json.
 """
 
 
@@ -133,7 +133,11 @@ class Command(ScrapyCrawlCommand):
             session.close()  # a crawl that never opened the archive still holds the lock
         report = _run_report(crawler)
         status = report.exit_status if report is not None else None
-        if status:
+        if report is not None and report.started and status is None:
+            # Stopped before its report (a second Ctrl-C): its report still says "running".
+            logger.error("The run was stopped before it finished: exit status %d", ExitStatus.INTERRUPTED)
+            self.exitcode = int(ExitStatus.INTERRUPTED)
+        elif status:
             self.exitcode = int(status)
         elif self.crawler_process.bootstrap_failed:
             self.exitcode = int(ExitStatus.START_FAILED)
