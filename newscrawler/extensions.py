@@ -135,6 +135,12 @@ def build_report(
         "new_post_paths": list(session.run.new_posts),
         "unchanged_posts": int(stats.get(f"{PREFIX}/posts/unchanged", 0)),
         "skipped_known": int(stats.get(f"{PREFIX}/skipped/known", 0)),
+        "lost": list(session.run.lost),
+        "recovered": int(stats.get(f"{PREFIX}/text/recovered", 0)),
+        "skipped_rejected": [
+            {**entry, "retry": f"scrapy crawl {spider} -a codes={entry['code']}"}
+            for entry in session.run.skipped_rejected
+        ],
         "duplicates": _group(stats, "duplicates"),
         "dropped": _group(stats, "dropped"),
         "errors": _group(stats, "errors"),
@@ -169,6 +175,20 @@ def summary_lines(report: dict[str, Any], max_paths: int = SUMMARY_MAX_PATHS) ->
     lines.append(
         f"  skipped (already archived): {report['skipped_known']}; unchanged posts: {report['unchanged_posts']}"
     )
+    lost = report.get("lost", [])
+    lines.append(f"  lost: {len(lost)}" + (" (no post: see below)" if lost else ""))
+    lines += [f"    {entry['code']} {entry['url']}: {entry['reason'][:160]}" for entry in lost[:max_paths]]
+    if len(lost) > max_paths:
+        lines.append(f"    and {len(lost) - max_paths} more (last-run.json lists them all)")
+    lines.append(f"  recovered by a fallback source: {report.get('recovered', 0)}")
+    rejected = report.get("skipped_rejected", [])
+    if rejected:
+        codes = " ".join(entry["code"] for entry in rejected[:max_paths])
+        lines.append(
+            f"  skipped (refused by an earlier run): {len(rejected)}: {codes}"
+            + (" ..." if len(rejected) > max_paths else "")
+            + f"; to try one again: scrapy crawl {report['spider']} -a codes=CODE"
+        )
     lines.append(f"  duplicates: {_by_kind(report['duplicates'])}")
     lines.append(f"  dropped: {_by_kind(report['dropped'])}")
     lines.append(f"  errors: {_by_kind(report['errors'])}")

@@ -51,7 +51,9 @@ class SkipKnownArticlesMiddleware:
             self.counters.inc("skipped", "known")
             logger.debug("Skipping %s: article %s is already archived", request.url, code)
             raise IgnoreRequest(f"article {code} is already archived")
-        if self.session.is_rejected(code):
+        refused = self.session.rejection(code)
+        if refused is not None:
+            self.session.run.skipped_rejected.append({"code": str(code), "reason": refused})
             self.counters.inc("skipped", "rejected")
             logger.debug("Skipping %s: article %s was refused by an earlier run", request.url, code)
             raise IgnoreRequest(f"article {code} was refused by an earlier run")

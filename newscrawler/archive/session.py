@@ -53,6 +53,10 @@ class RunState:
     run_store: MemoryStore = field(default_factory=MemoryStore)
     #: SimHash shingle digests, shared by the run's fingerprints (bounded by the dedup step).
     shingle_cache: dict[int | str, bytes] = field(default_factory=dict)
+    #: Articles this run lost: no text from any source, or refused (``code``, ``url``, ``reason``).
+    lost: list[dict[str, str]] = field(default_factory=list)
+    #: Articles not fetched because an earlier run refused them (``code``, ``reason``).
+    skipped_rejected: list[dict[str, str]] = field(default_factory=list)
 
 
 class Archive:
@@ -229,3 +233,11 @@ class ArchiveSession:
     def is_rejected(self, code: str) -> bool:
         self.open()
         return self.archive.is_rejected(code)
+
+    def rejection(self, code: str) -> str | None:
+        """Why an earlier run refused the article *code*, or None."""
+        return self.open().get_meta(META_REJECTED_PREFIX + code)
+
+    def lose(self, code: str, url: str, reason: str) -> None:
+        """Note an article this run lost, for the report."""
+        self.run.lost.append({"code": code, "url": url, "reason": reason})

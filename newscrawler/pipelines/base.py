@@ -32,6 +32,7 @@ def drop(
     """Count and describe a drop (remembered when refetching cannot change it); the
     caller raises what this returns."""
     counters.inc("dropped", reason)
+    session.lose(item.code, item.url, f"dropped/{reason}")
     if reason in REMEMBERED_DROPS:
         session.archive.reject(item.code, f"dropped/{reason}")
     return DropItem(f"{reason}{': ' + detail if detail else ''}", log_level=level)

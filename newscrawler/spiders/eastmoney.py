@@ -253,6 +253,7 @@ class EastmoneySpider(ArticleTextMixin, Spider):
             yield from super().no_text(entry, why, meta, texts)
             return
         self._inc("fallback", "flash_summary")
+        self._inc("text", "recovered")
         logger.warning("No text for flash %s (%s): writing it from its summary", entry.code, why)
         flash = ArticleText(body=f"<p>{html.escape(entry.flash, quote=False)}</p>", source="flash")
         yield self.build_article(entry, merge_text(flash, *texts), self.article_page_url(entry.code))

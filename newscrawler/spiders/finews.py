@@ -412,6 +412,7 @@ class FinewsSpider(ArticleTextMixin, Spider):
             yield from super().no_text(entry, why, meta, texts)
             return
         self._inc("fallback", "archive_page")
+        self._inc("text", "recovered")
         logger.warning(
             "No original for article %s (%s); keeping the archived page %s", entry.code, why, archived.url
         )

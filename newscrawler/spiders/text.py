@@ -22,6 +22,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
+from newscrawler.archive.session import ArchiveSession
 from newscrawler.cleaning.body import clean_body
 from newscrawler.ids import CANONICAL_ARTICLE_URL, info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
@@ -136,6 +137,8 @@ class ArticleTextMixin:
             meta={
                 ARTICLE_CODE_META: entry.code,
                 TEXT_SOURCE_META: source.name,
+                # The chain goes on to the next source: giving up retrying is no error yet.
+                "give_up_log_level": logging.WARNING,
                 **{key: meta[key] for key in self.CHAIN_META if key in meta},
             },
         )
@@ -217,6 +220,8 @@ class ArticleTextMixin:
             body = next(text for text in texts if text.body)
         merged.body = body.body
         self._inc("text", f"from_{body.source}")
+        if self.text_sources and body.source != self.text_sources[0].name:
+            self._inc("text", "recovered")  # a later source had what the first did not
         api_text = next((t for t in texts if t.source == ARTICLE_API and t.body and not t.blank), None)
         return self.build_article(entry, merged, self._source_url_of(entry, body.source), preferred=api_text)
 
@@ -235,6 +240,9 @@ class ArticleTextMixin:
             return
         self._inc("errors", "no_text")
         logger.error("No text for article %s: %s", entry.code, why)
+        ArchiveSession.from_crawler(self.crawler).lose(
+            entry.code, self.article_page_url(entry.code), f"no_text: {why}"
+        )
 
     @staticmethod
     def _missing_metadata(entry: FeedEntry, text: ArticleText) -> bool:
