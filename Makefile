@@ -1,4 +1,4 @@
-# newscrawler: a newcomer needs only `make demo` (or `make crawl`) and `make test`.
+# newscrawler: a newcomer needs only `make demo` (or `make crawl`) and `make test` (`make test-fast`: no crawls).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,7 +7,7 @@ ARCHIVE_DIR ?= output
 DEMO_PORT ?= 0
 SERVE_PORT ?= 8765
 
-.PHONY: all venv test lint demo serve-demo crawl bench clean distclean
+.PHONY: all venv test test-fast lint demo serve-demo crawl bench clean distclean
 
 all: test
 
@@ -22,6 +22,11 @@ venv: $(STAMP)
 ## Run the test suite (offline: fixtures and loopback servers only).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## The unit and component tests alone (no `scrapy crawl` subprocess: not the `crawl` marker),
+## the property tests with a tenth of their examples: about half a minute.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not crawl" --hypothesis-profile=fast
 
 ## ruff and mypy on the package.
 lint: $(STAMP)

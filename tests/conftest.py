@@ -7,8 +7,10 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from newscrawler.dev.server import FixtureHTTPServer
 
@@ -17,6 +19,19 @@ FIXTURES = REPO / "tests" / "fixtures"
 EASTMONEY = FIXTURES / "eastmoney"
 
 CrawlRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+#: ``make test-fast`` runs the property tests under this Hypothesis profile
+#: (``--hypothesis-profile=fast``): each with a tenth of its examples (:func:`examples`).
+FAST_PROFILE = "fast"
+hypothesis_settings.register_profile(FAST_PROFILE, deadline=None, database=None)
+
+
+def examples(full: int) -> int:
+    """How many examples a property test tries: *full*, or a tenth of it (at least 10)
+    under the ``fast`` profile of ``make test-fast``. ``make test`` tries them all."""
+    if hypothesis_settings.get_current_profile_name() == FAST_PROFILE:
+        return max(10, full // 10)
+    return full
 
 
 @pytest.fixture
@@ -43,6 +58,15 @@ def eastmoney_settings(base: str) -> dict[str, str]:
         "EASTMONEY_ARTICLE_API_URL": "",
         "EASTMONEY_ARTICLE_URL": f"{base}/a/{{code}}.html",
     }
+
+
+def project_settings(**overrides: Any) -> dict[str, Any]:
+    """The project's settings (``newscrawler.settings``) as a dict for
+    ``scrapy.utils.test.get_crawler``, with *overrides*: the in-process component tests'
+    crawler is configured as ``scrapy crawl`` configures it."""
+    from newscrawler import settings
+
+    return {**{name: getattr(settings, name) for name in dir(settings) if name.isupper()}, **overrides}
 
 
 def run_crawl(

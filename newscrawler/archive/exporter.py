@@ -42,12 +42,6 @@ class JekyllPostExporter(BaseItemExporter):
         self.site = site.rstrip("/")
         self.share_url_template = share_url_template
 
-    def render(self, item: Any) -> tuple[str, str, str | None, str | None]:
-        """``(relative path, post text, category page path, category page text)``."""
-        relative, text, target, outlet = self._render(item)
-        category_text = render_category_page(outlet, target.category) if target.category_page else None
-        return relative, text, target.category_page, category_text
-
     def _render(self, item: Any) -> tuple[str, str, PostTarget, str]:
         adapter = ItemAdapter(item)
         kind = adapter["kind"]

@@ -23,8 +23,9 @@ from newscrawler.dedup.fingerprint import fingerprint, html_to_text
 from newscrawler.dedup.store.base import META_BOOTSTRAPPED_AT, SeenStore
 from newscrawler.dedup.store.memory import MemoryStore
 from newscrawler.dedup.store.sqlite import SQLiteStore
+from tests.conftest import FIXTURES as TEST_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "archive"
+FIXTURES = TEST_FIXTURES / "archive"
 SHARE = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode="
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from newscrawler.archive.lock import LockHeld, RunLock
+from tests.conftest import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 _HOLDER = """

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from newscrawler.cleaning.body import clean_body, visible_text
+from tests.conftest import FIXTURES as TEST_FIXTURES
+from tests.conftest import REPO, examples
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cleaning"
+FIXTURES = TEST_FIXTURES / "cleaning"
 BASE = "http://finance.eastmoney.com/a/202203282325203083.html"
 CASES = sorted(
     p.name[: -len(".html")] for p in FIXTURES.glob("*.html") if not p.name.endswith(".expected.html")
@@ -534,7 +536,7 @@ def test_same_bytes_in_another_process() -> None:
         "import sys; from newscrawler.cleaning.body import clean_body; "
         "sys.stdout.buffer.write(clean_body(sys.stdin.buffer.read().decode(), sys.argv[1]).encode())"
     )
-    repo = str(Path(__file__).resolve().parent.parent)
+    repo = str(REPO)
     for seed in ("1", "2"):
         result = subprocess.run(
             [sys.executable, "-c", script, BASE],
@@ -669,20 +671,20 @@ def html_fragments(draw: st.DrawFn, depth: int = 0) -> str:
 BASES = st.sampled_from(["", BASE, "https://finance.eastmoney.com/news/1350,202204212352230938.html"])
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=examples(300), deadline=None, database=None)
 @given(html_fragments(), BASES)
 def test_property_idempotent(html: str, base_url: str) -> None:
     once = clean_body(html, base_url)
     assert clean_body(once, base_url) == once
 
 
-@settings(max_examples=100, deadline=None, database=None)
+@settings(max_examples=examples(100), deadline=None, database=None)
 @given(html_fragments(), BASES)
 def test_property_deterministic(html: str, base_url: str) -> None:
     assert clean_body(html, base_url) == clean_body(html, base_url)
 
 
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=examples(200), deadline=None, database=None)
 @given(html_fragments(), BASES)
 def test_property_output_shape(html: str, base_url: str) -> None:
     out = clean_body(html, base_url)
@@ -695,7 +697,7 @@ def test_property_output_shape(html: str, base_url: str) -> None:
     assert visible_text(clean_body(out, base_url)) == visible_text(out)
 
 
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=examples(200), deadline=None, database=None)
 @given(st.text(alphabet="中文新闻ab \u3000\u00a0\r\n\t", max_size=60))
 def test_property_plain_text(text: str) -> None:
     out = clean_body(text)

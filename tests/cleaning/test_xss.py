@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from newscrawler.cleaning.body import clean_body
+from tests.conftest import examples
 
 BASE = "http://finance.eastmoney.com/a/202203282325203083.html"
 
@@ -274,7 +275,7 @@ def hostile_html(draw: st.DrawFn, depth: int = 0) -> str:
     return "".join(parts)
 
 
-@settings(max_examples=400, deadline=None, database=None)
+@settings(max_examples=examples(400), deadline=None, database=None)
 @given(hostile_html(), st.sampled_from(["", BASE]))
 def test_generated_hostile_html_is_neutralized(html: str, base_url: str) -> None:
     out = clean_body(html, base_url)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import EASTMONEY, REPO
+from tests.conftest import EASTMONEY, REPO
 
 pytestmark = pytest.mark.crawl
 

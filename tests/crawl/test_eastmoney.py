@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from newscrawler.dev.server import FixtureHTTPServer
-
-from .conftest import EASTMONEY, CrawlRunner, eastmoney_settings
+from tests.conftest import EASTMONEY, CrawlRunner, eastmoney_settings
 
 pytestmark = pytest.mark.crawl
 

@@ -16,9 +16,8 @@ import yaml
 
 from newscrawler import settings as project_settings
 from newscrawler.dev.server import FixtureHTTPServer
-
-from .conftest import CrawlRunner
-from .faultserver import crawl_stats
+from tests.conftest import CrawlRunner
+from tests.faultserver import crawl_stats
 
 pytestmark = pytest.mark.crawl
 

@@ -20,13 +20,13 @@ import yaml
 from scrapy.exceptions import UsageError
 from w3lib.html import remove_tags, replace_entities
 
+from newscrawler.archive.layout import DEFAULT_STATE_SUBDIR, REPORT_FILE
 from newscrawler.archive.post import digest_text, normalize_title
 from newscrawler.dev.server import FixtureHTTPServer
 from newscrawler.ids import is_code
 from newscrawler.sources.finews import FinewsPostParser
 from newscrawler.spiders.finews import FinewsSpider
-
-from .conftest import FIXTURES, CrawlRunner, eastmoney_settings
+from tests.conftest import FIXTURES, CrawlRunner, eastmoney_settings
 
 pytestmark = pytest.mark.crawl
 
@@ -66,6 +66,8 @@ ORIGINALS = {
     "202204222353301234": "article_page",
 }
 ORIGINAL_ONLY = "原文独有"
+#: The errors a follow_shares crawl of the site counts (the originals server lacks most articles).
+FOLLOW_SHARES_ERRORS = {"text_api_http_404", "article_page_http_404", "article_page_no_article"}
 BOTH_KINDS_CODE = "202204212352239901"
 
 
@@ -110,6 +112,11 @@ EXPECTED = _expected_posts()
 
 def _posts(archive: Path) -> list[str]:
     return sorted(p.relative_to(archive).as_posix() for p in (archive / "_posts").glob("*.md"))
+
+
+def _report(archive: Path) -> dict[str, Any]:
+    """The run report of the archive's last run (``<archive>/.newscrawler/last-run.json``)."""
+    return json.loads((archive / DEFAULT_STATE_SUBDIR / REPORT_FILE).read_text("utf-8"))
 
 
 def _stats(stderr: str) -> dict[str, int]:
@@ -291,6 +298,9 @@ def test_second_run_over_the_same_archive_adds_nothing(
     assert first.returncode == 0, first.stderr[-3000:]
     before = snapshot()
     assert sorted(n for n in before if n.startswith("_posts/")) == EXPECTED_FILES
+    first_report = _report(archive)
+    assert first_report["new_posts"] == len(EXPECTED_FILES)
+    (archive / DEFAULT_STATE_SUBDIR / REPORT_FILE).unlink()  # the report read below is the second run's
     second = crawl("finews", archive, args=args, settings=settings)
     assert second.returncode == 0, second.stderr[-3000:]
     assert snapshot() == before
@@ -298,6 +308,18 @@ def test_second_run_over_the_same_archive_adds_nothing(
     assert stats.get("newscrawler/posts/written", 0) == 0
     assert stats.get("newscrawler/categories/written", 0) == 0
     assert not list(archive.rglob(".*.tmp"))
+    # Nothing written, and not because nothing was read: the second run's report says it
+    # read every listing page again and found every post it links already archived.
+    report = _report(archive)
+    assert (report["finish_reason"], report["exit_status"], report["errors"]) == ("finished", 0, {})
+    assert report["new_posts"] == 0 and report["new_post_paths"] == []
+    listing_pages = report["counters"]["newscrawler/finews/listing_pages"]
+    assert listing_pages == first_report["counters"]["newscrawler/finews/listing_pages"] > 1
+    # Every post of the site and the rolling-news twin of BOTH_KINDS_CODE: known, not fetched;
+    # only the "init" post (no article code, so never known) is fetched and dropped again.
+    assert report["skipped_known"] == len(EXPECTED_FILES) + 1
+    assert report["counters"]["newscrawler/finews/post_pages"] == 1
+    assert report["dropped"] == {"bad_code": 1}
 
 
 def test_paused_and_resumed_crawl_loses_nothing(
@@ -315,13 +337,16 @@ def test_paused_and_resumed_crawl_loses_nothing(
     )
     args = {"start_url": f"{site_server.url}/", "follow_shares": "true"}
     reasons = []
+    reports: list[dict[str, Any]] = []
     totals: dict[str, int] = {}
     for _ in range(20):
+        (archive / DEFAULT_STATE_SUBDIR / REPORT_FILE).unlink(missing_ok=True)  # each run writes its own
         result = crawl("finews", archive, args=args, settings=settings)
         assert result.returncode == 0, result.stderr[-3000:]
         reason = re.search(r"'finish_reason': '(\w+)'", result.stderr)
         assert reason, result.stderr[-3000:]
         reasons.append(reason.group(1))
+        reports.append(_report(archive))
         for name, value in _stats(result.stderr).items():
             totals[name] = totals.get(name, 0) + value
         if reasons[-1] == "finished":
@@ -334,6 +359,10 @@ def test_paused_and_resumed_crawl_loses_nothing(
     assert totals["newscrawler/posts/written"] == len(EXPECTED_FILES)
     assert totals["newscrawler/fallback/archive_page"] == len(EXPECTED_FILES) - len(ORIGINALS)
     assert totals.get("scheduler/unserializable", 0) == 0
+    # The runs' own reports agree: each post written by exactly one of them, the last one finished.
+    assert [r["finish_reason"] for r in reports] == reasons
+    assert sorted(path for r in reports for path in r["new_post_paths"]) == EXPECTED_FILES
+    assert all(set(r["errors"]) <= FOLLOW_SHARES_ERRORS for r in reports)
     assert f"/emnews/2022/04/21/{BOTH_KINDS_CODE}.html" not in site_server.requests
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from newscrawler.dev.server import FixtureHTTPServer
-
-from .conftest import REPO, CrawlRunner, eastmoney_settings
+from tests.conftest import REPO, CrawlRunner, eastmoney_settings
 
 pytestmark = pytest.mark.crawl
 

@@ -32,8 +32,8 @@ from newscrawler.dedup.fingerprint import (
 )
 from newscrawler.dedup.store.base import StoredArticle, find_duplicate
 from newscrawler.dedup.store.memory import MemoryStore
-from tests.test_fingerprint import FIGURES_DIFFER, MUST_MERGE, SOLAR
-from tests.test_pipelines import Chain, make
+from tests.dedup.test_fingerprint import FIGURES_DIFFER, MUST_MERGE, SOLAR
+from tests.pipelines.test_chain import Chain, make
 
 # --------------------------------------------------------------------------- figures()
 

@@ -27,8 +27,9 @@ from newscrawler.dedup.store.base import (
 )
 from newscrawler.dedup.store.memory import MemoryStore
 from newscrawler.dedup.store.sqlite import SQLiteStore, _move_aside, open_store
+from tests.conftest import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 HASH_A = "a" * 64
 HASH_B = "b" * 64
 HIGH = 0xF0E1D2C3B4A59687  # >= 2**63: stored as a negative SQLite integer

@@ -24,8 +24,7 @@ from newscrawler.sources.eastmoney.feeds import (
     FeedResult,
     next_page_url,
 )
-
-from .conftest import EASTMONEY
+from tests.conftest import EASTMONEY
 
 GOLDEN = EASTMONEY / "expected" / "v2026"
 WEB = EASTMONEY / "comm" / "web"

@@ -7,13 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse, Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.test import get_crawler
+from twisted.python.failure import Failure
 
+from newscrawler.dev.server import resolve
+from newscrawler.items import Article
+from newscrawler.outcomes import failure_reason
 from newscrawler.sources.eastmoney.article_page import ArticlePageParser
 from newscrawler.sources.eastmoney.common import SourceError, decode_html, unwrap_json
 from newscrawler.sources.eastmoney.feeds import FeedEntry, FeedParser, entries_by_code
 from newscrawler.sources.eastmoney.text_api import TextApiParser
-
-from .conftest import EASTMONEY
+from newscrawler.spiders.eastmoney import EastmoneySpider
+from tests.conftest import EASTMONEY, eastmoney_settings, project_settings
 
 EXPECTED = EASTMONEY / "expected"
 
@@ -26,35 +34,58 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text("utf-8"))
 
 
-def _sidecar_charset(path: Path) -> str | None:
+def _sidecar(path: Path) -> dict[str, str]:
+    """The headers of *path*'s ``.headers`` sidecar (lower-case names), as the devserver sends them."""
     sidecar = path.with_name(path.name + ".headers")
-    if sidecar.is_file():
-        for line in sidecar.read_text("utf-8").splitlines():
-            if line.lower().startswith("content-type:") and "charset=" in line:
-                return line.split("charset=", 1)[1].strip()
-    return None
+    if not sidecar.is_file():
+        return {}
+    headers = {}
+    for line in sidecar.read_text("utf-8").splitlines():
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return headers
+
+
+def _sidecar_charset(path: Path) -> str | None:
+    content_type = _sidecar(path).get("content-type", "")
+    return content_type.split("charset=", 1)[1].strip() if "charset=" in content_type else None
 
 
 @pytest.mark.parametrize("expected_path", _cases("feeds"))
 def test_feed(expected_path: Path) -> None:
     expected = _load(expected_path)
     feed = EASTMONEY / expected["file"]
+    assert feed.is_file(), feed
     charset = _sidecar_charset(feed)
-    if feed.stem == "gbk_labelled_utf8":
-        # GBK bytes labelled UTF-8: read as GB18030 and flagged (counted as an error).
-        result = FeedParser().parse(feed.read_bytes(), str(feed), charset)
-        assert result.charset_mismatch
-        assert result.entries
-        assert all("\ufffd" not in e.title for e in result.entries)
+    status = int(_sidecar(feed).get("status", "200"))
+    if status != 200:
+        # Served with an error status (dead.json: 503): the crawl never parses it, the
+        # status is the error it counts (newscrawler/errors/feed_http_503) ...
+        assert expected["shape"] == "error" and expected["entries"] == []
+        assert expected["error"] == f"HTTP {status}"
+        response = Response(f"http://127.0.0.1/{expected['file']}", status=status)
+        assert failure_reason(HttpError(response, "Ignoring non-200 response")) == expected["reason"]
+        # ... and its error page would be no feed either.
+        with pytest.raises(SourceError) as excinfo:
+            FeedParser().parse(feed.read_bytes(), str(feed), charset)
+        assert excinfo.value.reason == "html"
         return
     if expected["shape"] == "error":
-        if feed.is_file() and not feed.with_name(feed.name + ".headers").is_file():
-            with pytest.raises(SourceError):
-                FeedParser().parse(feed.read_bytes(), str(feed), charset)
+        assert expected["entries"] == [] and expected["error"]
+        with pytest.raises(SourceError) as excinfo:
+            FeedParser().parse(feed.read_bytes(), str(feed), charset)
+        assert excinfo.value.reason == expected["reason"]
         return
     result = FeedParser().parse(feed.read_bytes(), str(feed), charset)
     assert result.shape == expected["shape"]
-    assert not result.charset_mismatch
+    if expected["reason"] == "charset_mismatch":
+        # GBK bytes labelled UTF-8: read as GB18030 and flagged (counted as an error).
+        assert charset == "utf-8"
+        assert result.charset_mismatch
+        assert all("\ufffd" not in e.title for e in result.entries)
+    else:
+        assert expected["reason"] is None and expected["error"] is None
+        assert not result.charset_mismatch
     got = [
         {
             "code": e.code,
@@ -78,26 +109,105 @@ def test_feed(expected_path: Path) -> None:
         for entry in expected["entries"]
     ]
     assert got == want
+    assert result.items == len(want) and result.invalid == 0
+
+
+def _text_answer(info_code: str) -> Path:
+    return EASTMONEY / "NewsData" / f"GetNewsText.do@id={info_code}"
 
 
 @pytest.mark.parametrize("expected_path", _cases("text"))
 def test_text_api(expected_path: Path) -> None:
     expected = _load(expected_path)
-    answer = EASTMONEY / "NewsData" / f"GetNewsText.do@id={expected_path.stem}"
+    assert expected["info_code"] == expected_path.stem == f"NW{expected['code']}"
+    answer = _text_answer(expected_path.stem)
     if expected["status"] == 404:
+        # No answer file: the fixture server answers 404 (what the crawl then does:
+        # test_text_api_404_moves_on_to_the_article_page), and nothing says otherwise.
         assert not answer.is_file()
+        assert resolve(EASTMONEY, f"/NewsData/GetNewsText.do?id={expected['info_code']}") is None
+        assert expected["error"].startswith("HTTP 404")
+        assert (expected["has_text"], expected["envelope"], expected["fields"]) == (False, None, [])
+        assert expected["body_contains"] == [] and expected["clean_not_contains"] == []
+        assert [expected[name] for name in ("title", "date_raw", "outlet")] == [None, None, None]
         return
+    assert answer.is_file()
+    assert int(_sidecar(answer).get("status", "200")) == expected["status"]
     if expected["status"] != 200 or expected["envelope"] is None:
-        with pytest.raises(SourceError):
-            TextApiParser().parse(answer.read_bytes())
+        assert not expected["has_text"] and expected["error"]
+        with pytest.raises(SourceError) as excinfo:
+            TextApiParser().parse(answer.read_bytes(), str(answer), _sidecar_charset(answer))
+        assert excinfo.value.reason == ("html" if expected["status"] == 500 else "invalid_json")
         return
-    result = TextApiParser().parse(answer.read_bytes())
+    result = TextApiParser().parse(answer.read_bytes(), str(answer), _sidecar_charset(answer))
     assert bool(result.body) == expected["has_text"]
     for snippet in expected["body_contains"]:
         assert snippet in result.body
     for name in ("title", "date_raw", "outlet"):
         if expected.get(name) is not None:
             assert getattr(result, name) == expected[name], name
+
+
+#: Where the crawl runs the text sources of the 2022 fixtures (never contacted: the
+#: responses are made here).
+BASE = "http://127.0.0.1:9"
+_TEXT_404 = [p for p in _cases("text") if _load(p.values[0])["status"] == 404]
+
+
+def _feed_entry(code: str) -> FeedEntry:
+    """The entry for *code* of the first fixture feed that lists it."""
+    for path in sorted((EASTMONEY / "feeds").glob("*.js*")):
+        try:
+            result = FeedParser().parse(path.read_bytes(), str(path), _sidecar_charset(path))
+        except SourceError:
+            continue
+        for entry in result.entries:
+            if entry.code == code:
+                return entry
+    raise AssertionError(f"no feed lists {code}")
+
+
+def _failure(request: Request, status: int) -> Failure:
+    failure = Failure(HttpError(Response(request.url, status=status, request=request), "Ignoring"))
+    failure.request = request  # type: ignore[attr-defined]  # as Scrapy does for an errback
+    return failure
+
+
+@pytest.mark.parametrize("expected_path", _TEXT_404)
+def test_text_api_404_moves_on_to_the_article_page(expected_path: Path) -> None:
+    """The spider's own handling of the text API's 404, in process: the 404 is counted and
+    the article page asked; with the page the post is made from it (posts.json), without
+    it the article is lost, counted (README: X1, "never")."""
+    expected = _load(expected_path)
+    code = expected["code"]
+    crawler = get_crawler(EastmoneySpider, settings_dict=project_settings(**eastmoney_settings(BASE)))
+    spider = EastmoneySpider.from_crawler(crawler)
+    stats = crawler.stats
+    assert stats is not None
+    [request] = spider.text_requests(_feed_entry(code))
+    assert isinstance(request, Request)
+    assert request.url == f"{BASE}/NewsData/GetNewsText.do?id={expected['info_code']}"
+    [page_request] = spider.source_failed(_failure(request, 404))
+    assert stats.get_value("newscrawler/errors/text_api_http_404") == 1
+    assert isinstance(page_request, Request) and page_request.url == f"{BASE}/a/{code}.html"
+    posts = {p["code"]: p for p in _load(EXPECTED / "posts.json")}
+    page = EASTMONEY / "a" / f"{code}.html"
+    if page.is_file():
+        response = HtmlResponse(page_request.url, body=page.read_bytes(), request=page_request)
+        [article] = spider.parse_source(response, **page_request.cb_kwargs)
+        assert isinstance(article, Article) and article.code == code
+        assert stats.get_value("newscrawler/text/from_article_page") == 1
+        assert _load(EXPECTED / "page" / f"{code}.json")["title"] == article.title_raw
+        assert posts[code]["text_from"] == "article_page"
+        assert posts[code]["title"] == article.title_raw
+    else:
+        assert list(spider.source_failed(_failure(page_request, 404))) == []
+        assert stats.get_value("newscrawler/errors/article_page_http_404") == 1
+        assert stats.get_value("newscrawler/errors/no_text") == 1
+        assert code not in posts
+        assert not (EXPECTED / "page" / f"{code}.json").exists()
+        by_feed = _load(EXPECTED / "posts_by_feed.json")
+        assert not [name for names in by_feed.values() for name in names if code in name]
 
 
 @pytest.mark.parametrize("expected_path", _cases("page"))

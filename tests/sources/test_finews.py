@@ -5,15 +5,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.sources.finews import FinewsIndexParser, FinewsPostParser
+from tests.conftest import FIXTURES as TEST_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "finews"
+FIXTURES = TEST_FIXTURES / "finews"
 SITE = FIXTURES / "site"
 EXPECTED = FIXTURES / "expected"
 ORIGIN = "http://127.0.0.1:8000"
