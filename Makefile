@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARCHIVE_DIR ?= output
+# The demo's own archive: invented articles never mix with a real one.
+DEMO_DIR ?= output-demo
 DEMO_PORT ?= 0
 SERVE_PORT ?= 8765
 
@@ -33,9 +35,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check newscrawler tests bench
 	$(BIN)/mypy
 
-## Serve the bundled sample on 127.0.0.1 and crawl it into $(ARCHIVE_DIR)/ (offline).
+## Serve the bundled sample on 127.0.0.1 and crawl it into $(DEMO_DIR)/ (offline).
 demo: $(STAMP)
-	$(BIN)/python -m newscrawler.dev.demo --fixtures tests/fixtures/eastmoney --archive $(ARCHIVE_DIR) --port $(DEMO_PORT)
+	$(BIN)/python -m newscrawler.dev.demo --fixtures tests/fixtures/eastmoney --archive $(DEMO_DIR) --port $(DEMO_PORT)
 
 ## Serve the bundled sample on 127.0.0.1:$(SERVE_PORT) until interrupted (to crawl it by hand).
 serve-demo: $(STAMP)
@@ -49,9 +51,11 @@ crawl: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+## Caches, and the demo's archive: only a folder the demo made (it holds the demo's mark),
+## whatever DEMO_DIR or ARCHIVE_DIR say; a real archive is never deleted.
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
-	find $(ARCHIVE_DIR) -mindepth 1 ! -name .gitkeep -exec rm -rf {} + 2>/dev/null || true
+	if [ -f "$(DEMO_DIR)/.newscrawler-demo" ]; then rm -rf -- "$(DEMO_DIR)"; fi
 
 distclean: clean
 	rm -rf $(VENV)

@@ -787,13 +787,17 @@ def test_crontab_line_runs_as_written(tmp_path: Path, eastmoney_server: FixtureH
     schedule, command = _crontab_command()
     assert schedule == ["*/5", "*", "*", "*", "*"]
     assert "%" not in command  # cron would turn it into a newline
-    assert command.startswith("cd /opt/newscrawler && .venv/bin/scrapy crawl eastmoney ")
-    archive, log = tmp_path / "archive", tmp_path / "crawl.log"
+    assert command.startswith(
+        "cd /opt/newscrawler && mkdir -p /var/log/newscrawler && { .venv/bin/scrapy crawl eastmoney "
+    )
+    archive, logs = tmp_path / "archive", tmp_path / "logs"  # the log folder does not exist yet
+    log = logs / "crawl.log"
     command = (
         command.replace("cd /opt/newscrawler", f"cd {shlex.quote(str(REPO))}")
         .replace(".venv/bin/scrapy", f"{shlex.quote(sys.executable)} -m scrapy")
         .replace("/srv/finews", str(archive))
         .replace("/var/log/newscrawler/crawl.log", str(log))
+        .replace("/var/log/newscrawler", str(logs))
     )
     extra = "".join(
         f" -s {shlex.quote(f'{k}={v}')}"
@@ -813,6 +817,9 @@ def test_crontab_line_runs_as_written(tmp_path: Path, eastmoney_server: FixtureH
     assert "Run summary: eastmoney finished" in log.read_text("utf-8")
     loud = run("feeds/gone.json")
     assert loud.stdout == f"newscrawler: scrapy crawl exited with status 69, see {log}\n"
+    with RunLock(archive / STATE / "lock"):  # the previous run still going: 75, nothing to mail
+        busy = run("feeds/rolling.json")
+    assert (busy.stdout, busy.stderr) == ("", "")
 
 
 @pytest.mark.crawl

@@ -19,6 +19,8 @@ from newscrawler import settings as defaults
 from newscrawler.archive.layout import POSTS_DIR
 from newscrawler.dev.server import FixtureHTTPServer
 
+#: The file that marks a folder as the demo's archive (``make clean`` deletes only such a folder).
+DEMO_MARK = ".newscrawler-demo"
 #: The 2022 feeds of the sample (``tests/fixtures/eastmoney/feeds``).
 LEGACY_FEEDS = ("feeds/media.json", "feeds/rolling.json", "feeds/listapi.json", "feeds/live.js")
 
@@ -32,9 +34,18 @@ def on_loopback(url: str, base: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fixtures", type=Path, default=Path("tests/fixtures/eastmoney"))
-    parser.add_argument("--archive", type=Path, default=Path("output"))
+    parser.add_argument("--archive", type=Path, default=Path("output-demo"))
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
+    archive: Path = args.archive
+    if archive.is_dir() and any(archive.iterdir()) and not (archive / DEMO_MARK).is_file():
+        print(
+            f"demo: {archive} holds something that is not the demo's archive; give another --archive",
+            flush=True,
+        )
+        return 2
+    archive.mkdir(parents=True, exist_ok=True)
+    (archive / DEMO_MARK).write_text("made by make demo: invented articles, safe to delete\n", "utf-8")
     with FixtureHTTPServer(args.fixtures, args.port).running() as server:
         print(f"demo: serving {args.fixtures} at {server.url}", flush=True)
         base = server.url

@@ -40,3 +40,38 @@ def test_demo_writes_posts_from_the_2026_and_the_2022_shapes(tmp_path: Path) -> 
     assert "2026-09-19-202609193879000203.md" in posts  # fast news -> its flash text
     assert "2022-03-28-NW202203282325310457.md" in posts  # 2022 media feed -> text API
     assert f"demo: 22 posts in {archive / '_posts'}" in result.stdout
+
+
+def test_demo_refuses_a_folder_that_is_not_its_archive(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (real / "_posts").mkdir(parents=True)
+    (real / "_posts" / "2022-03-28-NW202203282325310457.md").write_text("a real post\n", "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "newscrawler.dev.demo", "--fixtures", str(EASTMONEY), "--archive", str(real)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "is not the demo's archive" in result.stdout
+    assert sorted(p.name for p in real.rglob("*")) == ["2022-03-28-NW202203282325310457.md", "_posts"]
+
+
+def test_make_clean_deletes_only_what_the_demo_made(tmp_path: Path) -> None:
+    real, demo = tmp_path / "real", tmp_path / "demo"
+    for folder in (real, demo):
+        (folder / "_posts").mkdir(parents=True)
+        (folder / "_posts" / "post.md").write_text("post\n", "utf-8")
+    (demo / ".newscrawler-demo").write_text("made by make demo\n", "utf-8")
+    env = {**os.environ, "ARCHIVE_DIR": str(real), "DEMO_DIR": str(real)}  # a foreign archive everywhere
+    work = tmp_path / "work"  # make's working folder: its caches are the ones removed
+    work.mkdir()
+    make = ["make", "-s", "-f", str(REPO / "Makefile"), "-C", str(work), "clean"]
+    assert subprocess.run(make, env=env, capture_output=True, timeout=60, check=False).returncode == 0
+    assert (real / "_posts" / "post.md").is_file()
+    env["DEMO_DIR"] = str(demo)
+    assert subprocess.run(make, env=env, capture_output=True, timeout=60, check=False).returncode == 0
+    assert not demo.exists() and (real / "_posts" / "post.md").is_file()
