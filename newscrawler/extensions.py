@@ -260,14 +260,19 @@ class RunReport:
             "started": _iso(datetime.now(UTC)),
             "archive_dir": str(self.session.config.archive_dir),
         }
-        data = json.dumps(running, ensure_ascii=False, indent=2) + "\n"
+        self._write(running)
+
+    def _write(self, report: dict[str, Any]) -> bool:
+        """Write *report* as ``last-run.json``; an OS error is logged and counted (False)."""
+        path = self.session.config.state_dir / REPORT_FILE
+        data = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
         try:
-            atomic_write(self.session.config.state_dir / REPORT_FILE, data.encode("utf-8"))
+            atomic_write(path, data.encode("utf-8"))
         except OSError as exc:
-            logger.error(
-                "Cannot write the run report %s: %s", self.session.config.state_dir / REPORT_FILE, exc
-            )
+            logger.error("Cannot write the run report %s: %s", path, exc)
             self.counters.inc("errors", "archive_write")
+            return False
+        return True
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if not self.session.archive.is_open:
@@ -286,14 +291,7 @@ class RunReport:
                 status=status,
                 retention=retention,
             )
-            data = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
-            try:
-                atomic_write(self.session.config.state_dir / REPORT_FILE, data.encode("utf-8"))
-            except OSError as exc:
-                logger.error(
-                    "Cannot write the run report %s: %s", self.session.config.state_dir / REPORT_FILE, exc
-                )
-                self.counters.inc("errors", "archive_write")
+            if not self._write(report):
                 status = ExitStatus.ARCHIVE_NOT_WRITABLE
                 report.update(exit_status=int(status), status=status.label)
             self.exit_status = status
