@@ -148,7 +148,8 @@ class FinewsSpider(ArticleTextMixin, Spider):
         settings = crawler.settings
         kwargs.setdefault("text_url", settings.get("EASTMONEY_TEXT_URL"))
         kwargs.setdefault("article_api_url", settings.get("EASTMONEY_ARTICLE_API_URL"))
-        kwargs.setdefault("article_url", settings.get("EASTMONEY_ARTICLE_URL"))
+        # Read once, by the archive's configuration (it is also the rolling posts' source line).
+        kwargs.setdefault("article_url", ArchiveSession.from_crawler(crawler).config.article_url_template)
         kwargs.setdefault("referers", settings.getdict("EASTMONEY_REFERERS"))
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, FinewsSpider)
