@@ -171,7 +171,6 @@ class ArticleTextMixin:
     ) -> Iterator[Request | Article]:
         source = self.text_sources[step]
         label = SOURCE_LABELS[source.name]
-        self.breaker.answered(source.name)
         try:
             text = self._read(source, response)
         except SourceError as exc:
