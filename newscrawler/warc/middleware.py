@@ -2,7 +2,7 @@
 
 Enabled by ``WARC_DIR`` (empty: off, the middleware raises ``NotConfigured``). The
 writing is done by :class:`newscrawler.warc.recorder.WarcRecorder`; this adapter turns Scrapy's
-request and response into an :class:`~newscrawler.warc.recorder.HttpExchange`.
+request and response into an :class:`~newscrawler.warc.records.HttpExchange`.
 
 It sits at priority 950 in ``DOWNLOADER_MIDDLEWARES``, closer to the downloader than every
 built-in middleware (the last one, HttpCacheMiddleware, is 900), so ``process_response``
@@ -34,7 +34,8 @@ from scrapy.http import Response
 
 import newscrawler
 from newscrawler.outcomes import Counters
-from newscrawler.warc.recorder import HttpExchange, WarcRecorder
+from newscrawler.warc.recorder import WarcRecorder
+from newscrawler.warc.records import HttpExchange
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
-"""Web archive of a crawl: HTTP exchanges as WARC/1.1 records (warcio, one gzip member per
-record, rotated files, crash recovery) and a CDXJ index as pywb reads it. No Scrapy
-(docs/internals.md "WARC capture").
+"""The WARC files of a crawl: HTTP exchanges appended as records to rotated gzip WARC/1.1
+files (one writer per file under an exclusive lock, written unbuffered in one go), each
+record indexed in ``index.cdxj``, and the files a killed writer left recovered. No Scrapy.
 """
 
 from __future__ import annotations
@@ -13,188 +13,34 @@ import logging
 import os
 import re
 import time
-import uuid
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from http import HTTPStatus
 from pathlib import Path
-from typing import IO, Any
-from urllib.parse import urlsplit
-
-from warcio.archiveiterator import ArchiveIterator
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
-from warcio.warcwriter import WARCWriter
+from typing import IO
 
 from newscrawler.archive.fsutil import fsync_dir
+from newscrawler.warc.cdxj import INDEX_NAME, cdxj_line, index_file, mime_type
+from newscrawler.warc.records import (
+    CONFORMS_TO,
+    WARC_VERSION,
+    HttpExchange,
+    RecordLocation,
+    serialize_exchange,
+    serialize_warcinfo,
+)
 
-__all__ = [
-    "DEFAULT_MAX_SIZE",
-    "INDEX_NAME",
-    "HttpExchange",
-    "RecordLocation",
-    "WarcRecorder",
-    "complete_members_end",
-    "surt_key",
-]
+__all__ = ["DEFAULT_MAX_SIZE", "WarcRecorder", "complete_members_end"]
 
 logger = logging.getLogger(__name__)
 
 WARC_SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".open"
-INDEX_NAME = "index.cdxj"
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 DEFAULT_PREFIX = "newscrawler"
-WARC_VERSION = "1.1"
-CONFORMS_TO = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 
 _PREFIX_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_CRLF_RE = re.compile(rb"[\r\n]+")
 _READ_CHUNK = 256 * 1024
-
-Headers = Sequence[tuple[bytes, bytes]]
-
-
-@dataclass(frozen=True)
-class HttpExchange:
-    """One HTTP request and the response received for it."""
-
-    url: str
-    status: int
-    body: bytes = b""
-    response_headers: Headers = ()
-    method: str = "GET"
-    request_headers: Headers = ()
-    request_body: bytes = b""
-    #: ``HTTP/1.1``, ``HTTP/2`` ... as the client reports it.
-    protocol: str = "HTTP/1.1"
-    #: Reason phrase; ``None`` means the standard phrase for the status.
-    reason: str | None = None
-    ip_address: str | None = None
-    #: When the response was received (UTC); ``None`` means now.
-    date: datetime | None = None
-
-
-@dataclass(frozen=True)
-class RecordLocation:
-    """Where the response record of an exchange went."""
-
-    filename: str
-    offset: int
-    length: int
-    record_id: str
-    payload_digest: str
-    #: Bytes written for the exchange (response and request records).
-    size: int
-    #: True when the exchange opened a new WARC file.
-    new_file: bool
-
-
-class _RawHead(StatusAndHeaders):
-    """HTTP status line and headers written exactly as given (warcio would re-encode)."""
-
-    def __init__(self, raw: bytes, statusline: str, protocol: str) -> None:
-        super().__init__(statusline, [], protocol=protocol)
-        self.raw = raw
-
-    def compute_headers_buffer(self, header_filter: Any = None) -> None:
-        self.headers_buff = self.raw
-
-
-def _header_lines(headers: Headers) -> bytes:
-    out = bytearray()
-    for name, value in headers:
-        out += _CRLF_RE.sub(b" ", name).strip() + b": " + _CRLF_RE.sub(b" ", value).strip() + b"\r\n"
-    return bytes(out)
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def response_head(exchange: HttpExchange) -> tuple[bytes, str, str]:
-    """(raw head, status line, protocol) of the response."""
-    protocol = exchange.protocol or "HTTP/1.1"
-    reason = _reason(exchange.status) if exchange.reason is None else exchange.reason
-    statusline = f"{exchange.status} {reason}".rstrip()
-    raw = f"{protocol} {statusline}\r\n".encode("latin-1", "replace")
-    return raw + _header_lines(exchange.response_headers) + b"\r\n", statusline, protocol
-
-
-def request_head(exchange: HttpExchange) -> tuple[bytes, str, str]:
-    """(raw head, request line, protocol) of the request, with a ``Host`` header."""
-    parts = urlsplit(exchange.url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    statusline = f"{exchange.method} {target}"
-    protocol = "HTTP/1.1"
-    headers = list(exchange.request_headers)
-    if not any(name.lower() == b"host" for name, _ in headers):
-        headers.insert(0, (b"Host", parts.netloc.rpartition("@")[2].encode("ascii", "replace")))
-    raw = f"{statusline} {protocol}\r\n".encode("latin-1", "replace")
-    return raw + _header_lines(headers) + b"\r\n", statusline, protocol
-
-
-def surt_key(url: str) -> str:
-    """A SURT-style sort key: ``com,eastmoney,finance)/a/2022.html``.
-
-    Scheme and ``www.`` dropped, host labels reversed (IP addresses kept), a non-default
-    port kept, path and query lower-cased, query parameters sorted.
-    """
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
-    is_ip = re.fullmatch(r"[0-9.]+", host) or ":" in host
-    key = host if is_ip else ",".join(reversed(host.split(".")))
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is not None and port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
-        key += f":{port}"
-    key += ")" + (parts.path or "/").lower()
-    if parts.query:
-        key += "?" + "&".join(sorted(parts.query.lower().split("&")))
-    return key.replace(" ", "%20")
-
-
-def _timestamp14(warc_date: str) -> str:
-    return iso_date_to_datetime(warc_date).strftime("%Y%m%d%H%M%S")
-
-
-def _mime(headers: Headers) -> str:
-    for name, value in headers:
-        if name.lower() == b"content-type":
-            mime = value.split(b";", 1)[0].strip().lower().decode("latin-1")
-            return mime or "unk"
-    return "unk"
-
-
-def cdxj_line(
-    *,
-    url: str,
-    warc_date: str,
-    status: int,
-    mime: str,
-    digest: str,
-    filename: str,
-    offset: int,
-    length: int,
-    method: str = "GET",
-) -> str:
-    """One CDXJ index line (no newline) for a response record."""
-    fields: dict[str, str] = {"url": url, "mime": mime, "status": str(status)}
-    if digest:
-        fields["digest"] = digest.partition(":")[2] or digest
-    if method != "GET":
-        fields["method"] = method
-    fields.update({"length": str(length), "offset": str(offset), "filename": filename})
-    return f"{surt_key(url)} {_timestamp14(warc_date)} {json.dumps(fields, ensure_ascii=False)}"
 
 
 def complete_members_end(handle: IO[bytes]) -> int:
@@ -242,10 +88,6 @@ def _write_all(handle: io.FileIO, data: bytes) -> None:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _record_id() -> str:
-    return f"<urn:uuid:{uuid.uuid4()}>"
 
 
 class WarcRecorder:
@@ -388,11 +230,7 @@ class WarcRecorder:
             except FileExistsError:
                 continue
             break
-        buffer = io.BytesIO()
-        writer = WARCWriter(buffer, gzip=True, warc_version=WARC_VERSION)
-        record = writer.create_warcinfo_record(name, self.info)
-        writer.write_record(record)
-        data = buffer.getvalue()
+        data, warcinfo_id = serialize_warcinfo(name, self.info)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             _write_all(handle, data)
@@ -405,7 +243,7 @@ class WarcRecorder:
         self._handle = handle
         self._final = final
         self._size = self._info_size = len(data)
-        self._warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
+        self._warcinfo_id = warcinfo_id
         self._last_sync = self.monotonic()
         logger.info("Opened WARC file %s", final)
 
@@ -446,54 +284,6 @@ class WarcRecorder:
 
     # ---------------------------------------------------------------------- writing
 
-    def _serialize(self, exchange: HttpExchange, date: datetime) -> tuple[bytes, int, str, str, str]:
-        """(bytes of both records, response record length, response id, payload digest, WARC-Date)."""
-        warc_date = datetime_to_iso_date(date.astimezone(UTC).replace(tzinfo=None), use_micros=True)
-        buffer = io.BytesIO()
-        writer = WARCWriter(buffer, gzip=True, warc_version=WARC_VERSION)
-        response_id = _record_id()
-
-        raw, statusline, protocol = response_head(exchange)
-        response_headers = {
-            "WARC-Type": "response",
-            "WARC-Record-ID": response_id,
-            "WARC-Date": warc_date,
-            "WARC-Target-URI": exchange.url,
-        }
-        if exchange.ip_address:
-            response_headers["WARC-IP-Address"] = exchange.ip_address
-        response_headers["WARC-Warcinfo-ID"] = self._warcinfo_id
-        response = writer.create_warc_record(
-            exchange.url,
-            "response",
-            payload=io.BytesIO(exchange.body),
-            length=len(exchange.body),
-            http_headers=_RawHead(raw, statusline, protocol),
-            warc_headers_dict=response_headers,
-        )
-        writer.write_record(response)
-        response_length = buffer.tell()
-
-        raw, statusline, protocol = request_head(exchange)
-        request = writer.create_warc_record(
-            exchange.url,
-            "request",
-            payload=io.BytesIO(exchange.request_body),
-            length=len(exchange.request_body),
-            http_headers=_RawHead(raw, statusline, protocol),
-            warc_headers_dict={
-                "WARC-Type": "request",
-                "WARC-Record-ID": _record_id(),
-                "WARC-Date": warc_date,
-                "WARC-Target-URI": exchange.url,
-                "WARC-Concurrent-To": response_id,
-                "WARC-Warcinfo-ID": self._warcinfo_id,
-            },
-        )
-        writer.write_record(request)
-        digest = response.rec_headers.get_header("WARC-Payload-Digest") or ""
-        return buffer.getvalue(), response_length, response_id, digest, warc_date
-
     def write(self, exchange: HttpExchange) -> RecordLocation:
         """Append the exchange's records (and its index line); returns where they went."""
         date = exchange.date or self.clock()
@@ -501,12 +291,12 @@ class WarcRecorder:
         if self._handle is None:
             self._open_file()
             new_file = True
-        data, length, record_id, digest, warc_date = self._serialize(exchange, date)
+        data, length, record_id, digest, warc_date = serialize_exchange(exchange, date, self._warcinfo_id)
         if not new_file and self._size > self._info_size and self._size + len(data) > self.max_size:
             self._close_file()
             self._open_file()
             new_file = True
-            data, length, record_id, digest, warc_date = self._serialize(exchange, date)
+            data, length, record_id, digest, warc_date = serialize_exchange(exchange, date, self._warcinfo_id)
         assert self._handle is not None and self._final is not None
         offset = self._size
         try:
@@ -520,7 +310,7 @@ class WarcRecorder:
             url=exchange.url,
             warc_date=warc_date,
             status=exchange.status,
-            mime=_mime(exchange.response_headers),
+            mime=mime_type(exchange.response_headers),
             digest=digest,
             filename=filename,
             offset=offset,
@@ -558,29 +348,3 @@ class WarcRecorder:
             self._index.flush()
             os.fsync(self._index.fileno())
         self._last_sync = self.monotonic()
-
-
-def index_file(path: Path) -> Iterator[tuple[int, str]]:
-    """(offset, CDXJ line) for each response record of a WARC file."""
-    with path.open("rb") as handle:
-        iterator = ArchiveIterator(handle)
-        for record in iterator:
-            if record.rec_type != "response" or record.http_headers is None:
-                continue
-            url = record.rec_headers.get_header("WARC-Target-URI") or ""
-            status = int(record.http_headers.get_statuscode() or 0)
-            content_type = record.http_headers.get_header("Content-Type") or ""
-            offset = iterator.get_record_offset()
-            yield (
-                offset,
-                cdxj_line(
-                    url=url,
-                    warc_date=record.rec_headers.get_header("WARC-Date") or "",
-                    status=status,
-                    mime=_mime([(b"Content-Type", content_type.encode("latin-1", "replace"))]),
-                    digest=record.rec_headers.get_header("WARC-Payload-Digest") or "",
-                    filename=path.name,
-                    offset=offset,
-                    length=iterator.get_record_length(),
-                ),
-            )

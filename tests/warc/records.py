@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 
-from newscrawler.warc.recorder import surt_key
+from newscrawler.warc.cdxj import surt_key
 
 WARC_NAME_RE = re.compile(r"newscrawler-\d{17}-\d{5}\.warc\.gz")
 

@@ -17,8 +17,8 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
+from newscrawler.warc.cdxj import INDEX_NAME
 from newscrawler.warc.middleware import WarcMiddleware
-from newscrawler.warc.recorder import INDEX_NAME
 from tests.conftest import project_settings
 
 URL = "http://127.0.0.1:9/a/202204222353030078.html"

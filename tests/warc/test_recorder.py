@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from newscrawler.warc.recorder import HttpExchange, WarcRecorder, complete_members_end, surt_key
+from newscrawler.warc.recorder import WarcRecorder, complete_members_end
+from newscrawler.warc.records import HttpExchange
 from tests.warc.records import WARC_NAME_RE, Rec, index_lines, read_warc, warc_files
 
 
@@ -27,15 +28,6 @@ def _exchange(i: int, body: bytes = b"", **kw: Any) -> HttpExchange:
         "ip_address": "127.0.0.1",
     }
     return HttpExchange(**{**fields, **kw})
-
-
-def test_surt_key() -> None:
-    assert surt_key("http://finance.eastmoney.com/a/202203282325203083.html") == (
-        "com,eastmoney,finance)/a/202203282325203083.html"
-    )
-    assert surt_key("https://www.Example.com:443/P?b=2&a=1") == "com,example)/p?a=1&b=2"
-    assert surt_key("http://127.0.0.1:8765/x") == "127.0.0.1:8765)/x"
-    assert surt_key("http://example.com") == "com,example)/"
 
 
 def test_recorder_writes_exact_records_and_index(tmp_path: Path) -> None:
