@@ -22,7 +22,7 @@ from bench_throughput import run_pipeline
 from benchlib import (
     BENCH_CONCURRENCY,
     ROOT,
-    BenchServer,
+    bench_server,
     machine_line,
     make_articles,
     print_result,
@@ -48,7 +48,7 @@ def main() -> None:
         )
         try:
             rates: dict[str, list[float]] = {"baseline": [], "current": []}
-            with BenchServer(pages) as server:
+            with bench_server(pages) as server:
                 run_pipeline(server, len(articles), tmp, "warm-up", BENCH_CONCURRENCY)
                 for pair in range(1, args.pairs + 1):
                     for label, root in (("baseline", old), ("current", ROOT)):

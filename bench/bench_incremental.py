@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from benchlib import (
-    BenchServer,
+    bench_server,
     check_run,
     crawl_settings,
     machine_line,
@@ -52,11 +52,11 @@ def main() -> None:
     print(machine_line())
     articles = make_articles(args.articles)
     with (
-        BenchServer(site_pages(articles)) as server,
+        bench_server(site_pages(articles)) as server,
         tempfile.TemporaryDirectory(prefix="bench-incr-") as tmp,
     ):
         archive = Path(tmp) / "archive"
-        settings = crawl_settings(server.base, archive)
+        settings = crawl_settings(server.url, archive)
         first = run_scrapy(server, ["crawl", "eastmoney"], settings)
         check_run(first, "first run")
         before = snapshot(archive)

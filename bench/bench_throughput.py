@@ -39,8 +39,8 @@ from benchlib import (
     BENCH,
     BENCH_CONCURRENCY,
     ROOT,
-    BenchServer,
     RunResult,
+    bench_server,
     check_run,
     crawl_settings,
     machine_line,
@@ -50,16 +50,18 @@ from benchlib import (
     site_pages,
 )
 
+from newscrawler.dev.server import LoopbackServer
+
 PIPELINE_ARGS = ["crawl", "eastmoney"]
 BARE_ARGS = ["runspider", str(BENCH / "bare_spider.py")]
 
 
 def run_pipeline(
-    server: BenchServer, articles: int, tmp: Path, label: str, concurrency: int, root: Path = ROOT
+    server: LoopbackServer, articles: int, tmp: Path, label: str, concurrency: int, root: Path = ROOT
 ) -> RunResult:
     """A timed ``scrapy crawl eastmoney`` of the code in *root* into ``tmp/label``; checks every post was written."""
     archive = tmp / label
-    result = run_scrapy(server, PIPELINE_ARGS, crawl_settings(server.base, archive, concurrency), root=root)
+    result = run_scrapy(server, PIPELINE_ARGS, crawl_settings(server.url, archive, concurrency), root=root)
     check_run(result, f"pipeline run {label}")
     posts = len(list((archive / "_posts").glob("*.md")))
     if posts != articles:
@@ -69,9 +71,9 @@ def run_pipeline(
     return result
 
 
-def run_spider_only(server: BenchServer, articles: int, tmp: Path, label: str, concurrency: int) -> RunResult:
+def run_spider_only(server: LoopbackServer, articles: int, tmp: Path, label: str, concurrency: int) -> RunResult:
     archive = tmp / label
-    settings = {**crawl_settings(server.base, archive, concurrency), "ITEM_PIPELINES": "{}"}
+    settings = {**crawl_settings(server.url, archive, concurrency), "ITEM_PIPELINES": "{}"}
     result = run_scrapy(server, PIPELINE_ARGS, settings)
     check_run(result, f"spider-only run {label}")
     if result.counts.get("text", 0) != articles or (archive / "_posts").exists():
@@ -79,8 +81,8 @@ def run_spider_only(server: BenchServer, articles: int, tmp: Path, label: str, c
     return result
 
 
-def run_bare(server: BenchServer, articles: int, concurrency: int) -> RunResult:
-    result = run_scrapy(server, BARE_ARGS, crawl_settings(server.base, None, concurrency))
+def run_bare(server: LoopbackServer, articles: int, concurrency: int) -> RunResult:
+    result = run_scrapy(server, BARE_ARGS, crawl_settings(server.url, None, concurrency))
     check_run(result, "bare run")
     if result.counts.get("text", 0) != articles:
         raise SystemExit(f"bare run made {result.counts} requests, expected {articles} text requests")
@@ -127,7 +129,7 @@ def _qualified_names(filename: str) -> dict[int, str]:
     return names
 
 
-def _profiled_run(server: BenchServer, args: list[str], settings: dict[str, str], out: Path) -> pstats.Stats:
+def _profiled_run(server: LoopbackServer, args: list[str], settings: dict[str, str], out: Path) -> pstats.Stats:
     prefix = ["-m", "pyinstrument", "-r", "pstats", "-o", str(out), "-m", "scrapy"]
     result = run_scrapy(server, args, settings, prefix=prefix)
     check_run(result, f"profiled run of {' '.join(args)}")
@@ -143,18 +145,18 @@ def _by_package(raw: dict[tuple[str, int, str], tuple[int, int, float, float, ob
 
 
 def profile_runs(
-    server: BenchServer, articles: int, tmp: Path, top: int, concurrency: int
+    server: LoopbackServer, articles: int, tmp: Path, top: int, concurrency: int
 ) -> dict[str, object]:
     """A pipeline run and a bare run under pyinstrument (not timed): the hot spots in our
     code, and own time per package in both runs (what the pipeline adds, and where)."""
     pipeline = _profiled_run(
         server,
         PIPELINE_ARGS,
-        crawl_settings(server.base, tmp / "profiled", concurrency),
+        crawl_settings(server.url, tmp / "profiled", concurrency),
         tmp / "pipeline.pstats",
     ).stats  # type: ignore[attr-defined]
     bare = _profiled_run(
-        server, BARE_ARGS, crawl_settings(server.base, None, concurrency), tmp / "bare.pstats"
+        server, BARE_ARGS, crawl_settings(server.url, None, concurrency), tmp / "bare.pstats"
     ).stats  # type: ignore[attr-defined]
     total = max(ct for (_, _, _, ct, _) in pipeline.values())
     bare_total = max(ct for (_, _, _, ct, _) in bare.values())
@@ -233,7 +235,7 @@ def main() -> None:
     rows: list[tuple[RunResult, RunResult]] = []
     spider_only: list[RunResult] = []
     extra: dict[str, object] = {}
-    with BenchServer(pages) as server, tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp_name:
+    with bench_server(pages) as server, tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp_name:
         tmp = Path(tmp_name)
         # Warm-up (not timed): page caches, .pyc files, first-run costs of both commands.
         run_bare(server, len(articles), args.concurrency)

@@ -4,11 +4,11 @@ and ``scrapy`` subprocess runs timed against it.
 * :func:`make_articles` generates a media feed (SPEC §3.1, ``{"record": [...]}``) and one
   text-API answer per article: realistic 3-5 KB bodies (``<p>　　`` paragraphs with CRLF
   line ends, a bold subheading, a keytip stock-link span, the ``em_media`` source line).
-* :class:`BenchServer` serves them from memory on 127.0.0.1: asyncio, HTTP/1.1 keep-alive,
-  answers precomputed bytes, counts requests per kind (feed, text API, article page) and
-  notes when the first request arrived. It runs in a daemon thread of the bench process
-  (the crawl is another process, so they use the two cores), accepts at most
-  ``max_connections`` connections, and stops by itself after ``lifetime`` seconds.
+* :func:`bench_server` serves them from memory on 127.0.0.1 with the project's loopback
+  server (:mod:`newscrawler.dev.server`: asyncio, HTTP/1.1 keep-alive, bounded), counting
+  requests per kind (feed, text API, article page) and noting when the first request
+  arrived. It runs in a daemon thread of the bench process (the crawl is another process,
+  so they use the two cores).
 * :func:`run_scrapy` runs ``python -m scrapy ...`` from the repository (so ``scrapy.cfg``
   and the project settings apply) and times it: ``wall_s`` from process start to exit,
   ``crawl_s`` from the server's first request (the feed) to process exit, which leaves
@@ -17,18 +17,18 @@ and ``scrapy`` subprocess runs timed against it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
 import resource
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from newscrawler.dev.server import LoopbackServer, Ok
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -209,132 +209,14 @@ def request_kind(target: str) -> str:
     return "other"
 
 
-class _HTTPProtocol(asyncio.Protocol):
-    """Minimal HTTP/1.1 GET with keep-alive, answering from the server's page map."""
-
-    MAX_HEAD = 16 * 1024
-
-    def __init__(self, server: BenchServer) -> None:
-        self.server = server
-        self.buffer = b""
-        self.transport: asyncio.Transport | None = None
-        self.counted = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        if self.server.connections >= self.server.max_connections:
-            transport.close()
-            return
-        self.server.connections += 1
-        self.counted = True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.counted:
-            self.server.connections -= 1
-
-    def data_received(self, data: bytes) -> None:
-        assert self.transport is not None
-        self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.buffer) > self.MAX_HEAD:
-                    self.transport.close()
-                return
-            head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
-            request_line, _, headers = head.partition(b"\r\n")
-            parts = request_line.split(b" ")
-            if len(parts) != 3:
-                self.transport.close()
-                return
-            close = b"connection: close" in headers.lower()
-            self.transport.write(self.server.answer(parts[0], parts[1].decode("latin-1"), close))
-            if close:
-                self.transport.close()
-                return
-
-
-class BenchServer:
-    """The generated site on 127.0.0.1, from memory, in a daemon thread; see the module doc."""
-
-    def __init__(
-        self,
-        pages: dict[str, tuple[bytes, bytes]],
-        *,
-        lifetime: float = 1800.0,
-        max_connections: int = 256,
-    ) -> None:
-        self.pages = pages
-        self.lifetime = lifetime
-        self.max_connections = max_connections
-        self.connections = 0
-        self.counts: Counter[str] = Counter()
-        self.first_request: float | None = None
-        self.last_request: float | None = None
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-server", daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def reset(self) -> None:
-        self.counts = Counter()
-        self.first_request = self.last_request = None
-
-    def answer(self, method: bytes, target: str, close: bool) -> bytes:
-        now = time.perf_counter()
-        if self.first_request is None:
-            self.first_request = now
-        self.last_request = now
-        self.counts[request_kind(target)] += 1
-        page = self.pages.get(target) if method in (b"GET", b"HEAD") else None
-        if page is None:
-            status, content_type, body = b"404 Not Found", b"text/plain", b"not found"
-        else:
-            status, (content_type, body) = b"200 OK", page
-        head = (
-            b"HTTP/1.1 " + status + b"\r\nContent-Type: " + content_type
-            + b"\r\nContent-Length: " + str(len(body)).encode()
-            + (b"\r\nConnection: close" if close else b"") + b"\r\n\r\n"
-        )  # fmt: skip
-        return head if method == b"HEAD" else head + body
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        server = loop.run_until_complete(
-            loop.create_server(lambda: _HTTPProtocol(self), "127.0.0.1", 0, backlog=256)
-        )
-        self.port = server.sockets[0].getsockname()[1]
-        loop.call_later(self.lifetime, loop.stop)  # bounded: never outlives its bench
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            server.close()
-            loop.run_until_complete(server.wait_closed())
-            loop.close()
-
-    def start(self) -> BenchServer:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("bench server did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def __enter__(self) -> BenchServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+def bench_server(pages: dict[str, tuple[bytes, bytes]], **options: Any) -> LoopbackServer:
+    """The generated site (*pages*, from :func:`site_pages`) on the project's loopback server, answered
+    from memory, counting requests per :func:`request_kind`."""
+    routes = {
+        target: Ok(body, content_type.decode("ascii"))
+        for target, (content_type, body) in pages.items()
+    }
+    return LoopbackServer(routes=routes, kind=request_kind, **options)
 
 
 # --------------------------------------------------------------------------- scrapy runs
@@ -362,7 +244,7 @@ def scrapy_command(args: list[str], settings: dict[str, str], prefix: list[str] 
 
 
 def run_scrapy(
-    server: BenchServer,
+    server: LoopbackServer,
     args: list[str],
     settings: dict[str, str],
     *,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from newscrawler.dev.server import FixtureHTTPServer
+from newscrawler.dev.server import LoopbackServer
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -35,18 +35,18 @@ def examples(full: int) -> int:
 
 
 @pytest.fixture
-def eastmoney_server() -> Iterator[FixtureHTTPServer]:
+def eastmoney_server() -> Iterator[LoopbackServer]:
     """The eastmoney fixture tree on 127.0.0.1 (a fresh port per test)."""
-    with FixtureHTTPServer(EASTMONEY).running() as server:
+    with LoopbackServer(EASTMONEY).running() as server:
         yield server
 
 
 @pytest.fixture
-def source(tmp_path: Path) -> Iterator[FixtureHTTPServer]:
+def source(tmp_path: Path) -> Iterator[LoopbackServer]:
     """An empty tree ``tmp_path/source`` on 127.0.0.1, for a test to write its own feeds into."""
     root = tmp_path / "source"
     root.mkdir()
-    with FixtureHTTPServer(root).running() as server:
+    with LoopbackServer(root).running() as server:
         yield server
 
 

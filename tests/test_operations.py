@@ -26,7 +26,7 @@ from newscrawler.dates import BEIJING
 from newscrawler.dedup.store.base import StoredArticle
 from newscrawler.dedup.store.memory import MemoryStore
 from newscrawler.dedup.store.sqlite import SQLiteStore
-from newscrawler.dev.server import FixtureHTTPServer
+from newscrawler.dev.server import LoopbackServer
 from newscrawler.extensions import ExitStatus, summary_lines
 
 from .conftest import REPO, CrawlRunner, eastmoney_settings
@@ -75,7 +75,7 @@ def write_source(root: Path, articles: list[dict[str, str]]) -> None:
         answer.with_name(answer.name + ".headers").write_text("Content-Type: application/json\n", "utf-8")
 
 
-def settings_for(server: FixtureHTTPServer, *feeds: str, **extra: str) -> dict[str, str]:
+def settings_for(server: LoopbackServer, *feeds: str, **extra: str) -> dict[str, str]:
     urls = ",".join(f"{server.url}/{feed}" for feed in feeds or ("feeds/media.json",))
     return {**eastmoney_settings(server.url), "EASTMONEY_FEEDS": urls, **extra}
 
@@ -92,7 +92,7 @@ def posts(archive: Path, folder: str = "_posts") -> list[str]:
     return sorted(p.name for p in (archive / folder).glob("*.md")) if (archive / folder).is_dir() else []
 
 
-def article_requests(server: FixtureHTTPServer) -> list[str]:
+def article_requests(server: LoopbackServer) -> list[str]:
     return [r for r in server.requests if "GetNewsText" in r or r.startswith("/a/")]
 
 
@@ -105,7 +105,7 @@ def today_beijing() -> date:
 
 @pytest.mark.crawl
 def test_healthy_run_and_nothing_new_exit_0(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     day = today_beijing() - timedelta(days=1)
@@ -126,7 +126,7 @@ def test_healthy_run_and_nothing_new_exit_0(
 
 
 @pytest.mark.crawl
-def test_every_feed_failed_exits_69(tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner) -> None:
+def test_every_feed_failed_exits_69(tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner) -> None:
     archive = tmp_path / "archive"
     result = crawl(
         "eastmoney", archive, settings=settings_for(source, "feeds/gone.json", "feeds/missing.json")
@@ -141,7 +141,7 @@ def test_every_feed_failed_exits_69(tmp_path: Path, source: FixtureHTTPServer, c
 
 @pytest.mark.crawl
 def test_articles_by_code_without_feeds_exit_0(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     one = article(today_beijing() - timedelta(days=1), 1)
@@ -153,7 +153,7 @@ def test_articles_by_code_without_feeds_exit_0(
 
 @pytest.mark.crawl
 def test_archive_under_a_file_exits_73_without_crawling(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     # Root ignores permission bits: a folder below a regular file cannot be created by anyone.
     blocker = tmp_path / "afile"
@@ -170,7 +170,7 @@ def test_archive_under_a_file_exits_73_without_crawling(
 
 @pytest.mark.crawl
 def test_archive_not_writable_with_state_elsewhere_exits_73_and_releases_the_lock(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     (archive / "_posts").mkdir(parents=True)
@@ -187,7 +187,7 @@ def test_archive_not_writable_with_state_elsewhere_exits_73_and_releases_the_loc
 
 @pytest.mark.crawl
 def test_post_write_failure_mid_run_exits_73(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     day = today_beijing() - timedelta(days=1)
@@ -207,7 +207,7 @@ def test_post_write_failure_mid_run_exits_73(
 
 @pytest.mark.crawl
 def test_lock_held_exits_75_with_one_line(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     write_source(source.root, [article(today_beijing() - timedelta(days=1), 1)])
@@ -328,7 +328,7 @@ def test_crawl_help_lists_the_exit_statuses() -> None:
 
 @pytest.mark.crawl
 def test_summary_and_report_of_a_fixture_crawl(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     feeds = (
@@ -588,7 +588,7 @@ def test_retention_completes_a_move_a_killed_run_left_half_done(tmp_path: Path) 
 
 @pytest.mark.crawl
 def test_retention_at_the_end_of_a_run_and_moved_posts_stay_known(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     today = today_beijing()
@@ -711,7 +711,7 @@ def test_github_workflow_keys() -> None:
 
 
 @pytest.mark.crawl
-def test_github_workflow_steps_run_as_written(tmp_path: Path, eastmoney_server: FixtureHTTPServer) -> None:
+def test_github_workflow_steps_run_as_written(tmp_path: Path, eastmoney_server: LoopbackServer) -> None:
     """The crawl and commit steps, run by bash as Actions runs them, on a local clone."""
     # .ci/run installs git when it is missing: never skipped.
     assert shutil.which("git") and shutil.which("bash"), "git and bash are needed (apt-get install git)"
@@ -784,7 +784,7 @@ def _crontab_command() -> tuple[list[str], str]:
 
 
 @pytest.mark.crawl
-def test_crontab_line_runs_as_written(tmp_path: Path, eastmoney_server: FixtureHTTPServer) -> None:
+def test_crontab_line_runs_as_written(tmp_path: Path, eastmoney_server: LoopbackServer) -> None:
     schedule, command = _crontab_command()
     assert schedule == ["*/5", "*", "*", "*", "*"]
     assert "%" not in command  # cron would turn it into a newline
@@ -824,7 +824,7 @@ def test_crontab_line_runs_as_written(tmp_path: Path, eastmoney_server: FixtureH
 
 
 @pytest.mark.crawl
-def test_scrapyd_can_load_the_project_egg(tmp_path: Path, eastmoney_server: FixtureHTTPServer) -> None:
+def test_scrapyd_can_load_the_project_egg(tmp_path: Path, eastmoney_server: LoopbackServer) -> None:
     project = tmp_path / "project"
     project.mkdir()
     for name in ("scrapy.cfg", "setup.py", "pyproject.toml", "README.md"):
@@ -908,7 +908,7 @@ def _start_crawl(archive: Path, settings: dict[str, str]) -> subprocess.Popen[st
     )
 
 
-def _wait_for_article_requests(source: FixtureHTTPServer, process: subprocess.Popen[str]) -> None:
+def _wait_for_article_requests(source: LoopbackServer, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while not any("GetNewsText" in path for path in source.requests):
         assert process.poll() is None, "the crawl ended before it asked for an article"
@@ -919,7 +919,7 @@ def _wait_for_article_requests(source: FixtureHTTPServer, process: subprocess.Po
 @pytest.mark.crawl
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
 def test_a_run_stopped_by_a_signal_exits_130_and_says_so(
-    tmp_path: Path, source: FixtureHTTPServer, signal_name: str
+    tmp_path: Path, source: LoopbackServer, signal_name: str
 ) -> None:
     import signal
 
@@ -939,7 +939,7 @@ def test_a_run_stopped_by_a_signal_exits_130_and_says_so(
 
 @pytest.mark.crawl
 def test_a_killed_run_leaves_no_report_that_claims_to_be_its(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     import signal
 
@@ -962,7 +962,7 @@ def test_a_killed_run_leaves_no_report_that_claims_to_be_its(
 
 @pytest.mark.crawl
 def test_the_report_lists_lost_articles_and_those_refused_before(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     day = today_beijing() - timedelta(days=1)

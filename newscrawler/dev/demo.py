@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from newscrawler import settings as defaults
 from newscrawler.archive.layout import POSTS_DIR
-from newscrawler.dev.server import FixtureHTTPServer
+from newscrawler.dev.server import LoopbackServer
 
 #: The file that marks a folder as the demo's archive (``make clean`` deletes only such a folder).
 DEMO_MARK = ".newscrawler-demo"
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     archive.mkdir(parents=True, exist_ok=True)
     (archive / DEMO_MARK).write_text("made by make demo: invented articles, safe to delete\n", "utf-8")
-    with FixtureHTTPServer(args.fixtures, args.port).running() as server:
+    with LoopbackServer(args.fixtures, port=args.port).running() as server:
         print(f"demo: serving {args.fixtures} at {server.url}", flush=True)
         base = server.url
         today = {

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from newscrawler.dev.server import FixtureHTTPServer, resolve
+from newscrawler.dev.server import LoopbackServer, resolve
 from newscrawler.warc.recorder import WarcRecorder, complete_members_end
 from tests.conftest import EASTMONEY, FIXTURES, REPO, CrawlRunner, eastmoney_settings
 from tests.warc.records import check_structure, index_lines, path_of, read_warc, warc_files
@@ -99,8 +99,8 @@ def scripted_server(answer: Answer) -> Iterator[ScriptedServer]:
 
 
 @pytest.fixture
-def archival_server() -> Iterator[FixtureHTTPServer]:
-    with FixtureHTTPServer(ARCHIVAL).running() as server:
+def archival_server() -> Iterator[LoopbackServer]:
+    with LoopbackServer(ARCHIVAL).running() as server:
         yield server
 
 
@@ -112,7 +112,7 @@ EMPTY_FEED = b'{"record": []}'
 
 
 def test_warc_records_every_fetch_with_exact_bytes(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive, warc = tmp_path / "archive", tmp_path / "warc"
     feeds = ",".join(f"{eastmoney_server.url}/{name}" for name in (*GOOD_FEEDS, "feeds/dead.json"))
@@ -316,7 +316,7 @@ def _image_name(name: str, ext: str) -> str:
 
 
 def test_images_archived_by_content_and_posts_rewritten(
-    tmp_path: Path, archival_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, archival_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive, warc = tmp_path / "archive", tmp_path / "warc"
     base = archival_server.url
@@ -366,7 +366,7 @@ def test_images_archived_by_content_and_posts_rewritten(
 
 
 def test_archival_is_off_by_default(
-    tmp_path: Path, archival_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, archival_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     base = archival_server.url

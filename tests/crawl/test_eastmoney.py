@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from newscrawler.dev.server import FixtureHTTPServer
+from newscrawler.dev.server import LoopbackServer
 from tests.conftest import EASTMONEY, CrawlRunner, eastmoney_settings
 
 pytestmark = pytest.mark.crawl
@@ -23,7 +23,7 @@ def _posts(archive: Path) -> list[str]:
     return sorted(str(p.relative_to(archive)) for p in (archive / "_posts").glob("*.md"))
 
 
-def _feeds(server: FixtureHTTPServer, *names: str) -> str:
+def _feeds(server: LoopbackServer, *names: str) -> str:
     return ",".join(f"{server.url}/{name}" for name in names)
 
 
@@ -60,7 +60,7 @@ def _check_post(archive: Path, expected: dict[str, object]) -> None:
 
 
 def test_crawl_good_feeds_writes_exact_posts(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     settings = {
@@ -83,7 +83,7 @@ def test_crawl_good_feeds_writes_exact_posts(
 
 
 def test_feeds_argument_and_bad_feeds(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     feeds = _feeds(
@@ -118,7 +118,7 @@ def test_feeds_argument_and_bad_feeds(
     ],
 )
 def test_codes_argument_writes_that_one_post(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner, form: str
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner, form: str
 ) -> None:
     archive = tmp_path / "archive"
     code = "202203282325310457"
@@ -136,7 +136,7 @@ def test_codes_argument_writes_that_one_post(
 
 
 def test_items_also_go_to_feed_exports(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     out = tmp_path / "items.jsonl"

@@ -6,7 +6,6 @@ pages, catch-up paging, the article API, the 2025-2026 article page, the circuit
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -15,9 +14,9 @@ import pytest
 import yaml
 
 from newscrawler import settings as project_settings
-from newscrawler.dev.server import FixtureHTTPServer
+from newscrawler.dev.server import LoopbackServer, closed_port
 from tests.conftest import CrawlRunner
-from tests.faultserver import crawl_stats
+from tests.support import crawl_stats
 
 pytestmark = pytest.mark.crawl
 
@@ -70,14 +69,14 @@ def _query(path: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
 
 
-def feed_pages(server: FixtureHTTPServer) -> tuple[list[str], list[str]]:
+def feed_pages(server: LoopbackServer) -> tuple[list[str], list[str]]:
     """The ``page_index`` of each column-list request and the ``sortEnd`` of each fast-news one."""
     columns = [_query(p).get("page_index", "") for p in server.requests if p.startswith(COLUMNS_PATH)]
     fast = [_query(p).get("sortEnd", "") for p in server.requests if p.startswith(FAST_PATH)]
     return columns, fast
 
 
-def article_requests(server: FixtureHTTPServer) -> list[str]:
+def article_requests(server: LoopbackServer) -> list[str]:
     return [p for p in server.requests if p.startswith((API_PATH, "/a/"))]
 
 
@@ -92,7 +91,7 @@ def _header(path: Path) -> dict[str, Any]:
 
 
 def test_fresh_archive_reads_every_page_until_the_empty_one(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     result = crawl("eastmoney", archive, settings=settings_2026(eastmoney_server.url))
@@ -133,7 +132,7 @@ def test_fresh_archive_reads_every_page_until_the_empty_one(
 
 
 def test_rerun_reads_page_one_of_each_feed_and_fetches_nothing(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     settings = settings_2026(eastmoney_server.url)
@@ -148,7 +147,7 @@ def test_rerun_reads_page_one_of_each_feed_and_fetches_nothing(
     assert crawl_stats(again.stderr)["newscrawler/feeds/pages"] == 2
 
 
-def test_page_limit(tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner) -> None:
+def test_page_limit(tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner) -> None:
     archive = tmp_path / "archive"
     settings = settings_2026(eastmoney_server.url, EASTMONEY_FEED_MAX_PAGES="2")
     result = crawl("eastmoney", archive, settings=settings)
@@ -162,7 +161,7 @@ def test_page_limit(tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: 
 
 
 def test_pages_argument_reads_n_pages_whatever_they_hold(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     settings = settings_2026(eastmoney_server.url)
@@ -177,7 +176,7 @@ def test_pages_argument_reads_n_pages_whatever_they_hold(
 
 @pytest.mark.parametrize("value", ["0", "-1", "x", "1.5"])
 def test_bad_pages_argument(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner, value: str
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner, value: str
 ) -> None:
     result = crawl(
         "eastmoney", tmp_path / "archive", settings=settings_2026(eastmoney_server.url), args={"pages": value}
@@ -190,7 +189,7 @@ def test_bad_pages_argument(
 
 
 def test_error_envelope_is_a_counted_failed_feed(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     settings = settings_2026(
         eastmoney_server.url, EASTMONEY_FEEDS=f"{eastmoney_server.url}{COLUMNS_PATH}?req_trace="
@@ -208,7 +207,7 @@ def test_error_envelope_is_a_counted_failed_feed(
 
 
 def test_codes_take_title_date_and_outlet_from_the_article_api(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     settings = settings_2026(eastmoney_server.url)
@@ -301,7 +300,7 @@ def lay_out(root: Path, columns: list[list[dict[str, Any]]], fast: list[list[dic
 
 
 def test_no_gap_after_a_day_of_downtime(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     old_cols = [column_item(new_code(), n) for n in range(1, 6)][::-1]
@@ -337,7 +336,7 @@ def test_no_gap_after_a_day_of_downtime(
 
 
 def test_an_entry_seen_earlier_in_the_run_does_not_stop_the_paging(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     known = [column_item(new_code(), n) for n in range(1, 3)][::-1]
@@ -356,12 +355,6 @@ def test_an_entry_seen_earlier_in_the_run_does_not_stop_the_paging(
     assert crawl_stats(result.stderr)["newscrawler/duplicates/in_feeds"] == 1
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def write_page(root: Path, code: str, title: str, outlet_item: str = "") -> None:
     """An article page in the 2025-2026 layout."""
     page = (
@@ -375,13 +368,13 @@ def write_page(root: Path, code: str, title: str, outlet_item: str = "") -> None
 
 @pytest.mark.parametrize("retries", ["0", "2"])
 def test_a_dead_text_source_is_switched_off_after_5_articles(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner, retries: str
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner, retries: str
 ) -> None:
     items = [fast_item(new_code(), n) for n in range(1, 31)][::-1]
     lay_out(source.root, [], [items])
     for item in items:
         write_page(source.root, item["code"], item["title"])
-    dead = f"http://127.0.0.1:{_closed_port()}{API_PATH}{{code}}"
+    dead = f"http://127.0.0.1:{closed_port()}{API_PATH}{{code}}"
     settings = settings_2026(
         source.url,
         EASTMONEY_ARTICLE_API_URL=dead,
@@ -405,7 +398,7 @@ def test_a_dead_text_source_is_switched_off_after_5_articles(
 
 
 def test_a_source_answering_http_errors_is_not_switched_off(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     items = [fast_item(new_code(), n) for n in range(1, 9)][::-1]
     lay_out(source.root, [], [items])
@@ -422,7 +415,7 @@ def test_a_source_answering_http_errors_is_not_switched_off(
 
 
 def test_later_sources_fill_what_earlier_ones_lack(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     """A column item without its outlet, an article API answer without one: the page names
     it. An article API body that cleans to nothing (chart widgets, hidden spacers): the
@@ -460,7 +453,7 @@ def test_later_sources_fill_what_earlier_ones_lack(
 
 
 def test_a_flash_also_in_a_column_list_is_written_from_its_text_when_no_source_has_it(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     code = new_code()
     lay_out(source.root, [[column_item(code, 1)]], [[fast_item(code, 1)]])
@@ -475,7 +468,7 @@ def test_a_flash_also_in_a_column_list_is_written_from_its_text_when_no_source_h
 
 
 def test_fast_news_source_line_with_the_article_page_off(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     item = fast_item(new_code(), 1)
     lay_out(source.root, [], [[item]])
@@ -491,7 +484,7 @@ def test_fast_news_source_line_with_the_article_page_off(
 
 
 def test_bad_max_pages_setting(
-    tmp_path: Path, eastmoney_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, eastmoney_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     settings = settings_2026(eastmoney_server.url, EASTMONEY_FEED_MAX_PAGES="ten")
     result = crawl("eastmoney", tmp_path / "archive", settings=settings)
@@ -502,7 +495,7 @@ def test_bad_max_pages_setting(
 
 
 def test_a_flash_no_source_has_is_written_from_its_escaped_text(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     script = {**fast_item(new_code(), 1), "summary": "【标题】正文<script>alert(1)</script>涨5%"}
     untitled = {**fast_item(new_code(), 2), "summary": ""}

@@ -2,7 +2,7 @@
 
 The site (``tests/fixtures/finews/site``, see its README) and, for ``follow_shares``, a few
 originals (``tests/fixtures/finews/originals``) are served on 127.0.0.1 by
-:class:`FixtureHTTPServer`. What each post page holds is the parser's expected JSON
+:class:`LoopbackServer`. What each post page holds is the parser's expected JSON
 (``tests/fixtures/finews/expected``); these tests check what the crawl makes of it.
 """
 
@@ -22,7 +22,7 @@ from w3lib.html import remove_tags, replace_entities
 
 from newscrawler.archive.layout import DEFAULT_STATE_SUBDIR, REPORT_FILE
 from newscrawler.archive.post import digest_text, normalize_title
-from newscrawler.dev.server import FixtureHTTPServer
+from newscrawler.dev.server import LoopbackServer
 from newscrawler.ids import is_code
 from newscrawler.sources.finews import FinewsPostParser
 from newscrawler.spiders.finews import FinewsSpider
@@ -74,18 +74,18 @@ BOTH_KINDS_CODE = "202204212352239901"
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _serve(root: Path) -> Iterator[FixtureHTTPServer]:
-    with FixtureHTTPServer(root).running() as server:
+def _serve(root: Path) -> Iterator[LoopbackServer]:
+    with LoopbackServer(root).running() as server:
         yield server
 
 
 @pytest.fixture
-def site_server() -> Iterator[FixtureHTTPServer]:
+def site_server() -> Iterator[LoopbackServer]:
     yield from _serve(SITE_DIR)
 
 
 @pytest.fixture
-def originals_server() -> Iterator[FixtureHTTPServer]:
+def originals_server() -> Iterator[LoopbackServer]:
     yield from _serve(ORIGINALS_DIR)
 
 
@@ -186,7 +186,7 @@ def test_expected_files_match_the_fixture_site() -> None:
 
 
 def test_crawl_writes_every_post_once(
-    tmp_path: Path, site_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, site_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     result = crawl(
@@ -231,7 +231,7 @@ def test_crawl_writes_every_post_once(
 
 
 def test_follow_shares_uses_originals_and_falls_back_to_the_archive(
-    tmp_path: Path, site_server: FixtureHTTPServer, originals_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, site_server: LoopbackServer, originals_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     result = crawl(
@@ -274,7 +274,7 @@ def test_follow_shares_uses_originals_and_falls_back_to_the_archive(
 @pytest.mark.parametrize("follow_shares", [False, True], ids=["archive", "follow_shares"])
 def test_second_run_over_the_same_archive_adds_nothing(
     tmp_path: Path,
-    site_server: FixtureHTTPServer,
+    site_server: LoopbackServer,
     crawl: CrawlRunner,
     request: pytest.FixtureRequest,
     follow_shares: bool,
@@ -283,7 +283,7 @@ def test_second_run_over_the_same_archive_adds_nothing(
     settings = _site_settings()
     args = {"start_url": f"{site_server.url}/"}
     if follow_shares:
-        originals: FixtureHTTPServer = request.getfixturevalue("originals_server")
+        originals: LoopbackServer = request.getfixturevalue("originals_server")
         settings.update(eastmoney_settings(originals.url))
         args["follow_shares"] = "yes"
 
@@ -323,7 +323,7 @@ def test_second_run_over_the_same_archive_adds_nothing(
 
 
 def test_paused_and_resumed_crawl_loses_nothing(
-    tmp_path: Path, site_server: FixtureHTTPServer, originals_server: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, site_server: LoopbackServer, originals_server: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     """JOBDIR: a crawl stopped every few pages and resumed until it finishes writes the same posts
     (the deferred rolling-news pages, the codes already written and the archived copies of the
@@ -465,15 +465,15 @@ def _small_site(root: Path, port: int) -> None:
 
 
 @pytest.fixture
-def small_site(tmp_path: Path) -> Iterator[FixtureHTTPServer]:
+def small_site(tmp_path: Path) -> Iterator[LoopbackServer]:
     root = tmp_path / "site"
-    server = FixtureHTTPServer(root)
-    _small_site(root, server.server_address[1])
+    server = LoopbackServer(root)
+    _small_site(root, server.port)
     with server.running():
         yield server
 
 
-def test_offsite_and_dead_links(tmp_path: Path, small_site: FixtureHTTPServer, crawl: CrawlRunner) -> None:
+def test_offsite_and_dead_links(tmp_path: Path, small_site: LoopbackServer, crawl: CrawlRunner) -> None:
     archive = tmp_path / "archive"
     result = crawl(
         "finews",
@@ -513,7 +513,7 @@ def test_offsite_and_dead_links(tmp_path: Path, small_site: FixtureHTTPServer, c
     ],
 )
 def test_unusable_start_page_is_a_counted_error(
-    tmp_path: Path, small_site: FixtureHTTPServer, crawl: CrawlRunner, path: str, counter: str, message: str
+    tmp_path: Path, small_site: LoopbackServer, crawl: CrawlRunner, path: str, counter: str, message: str
 ) -> None:
     archive = tmp_path / "archive"
     result = crawl("finews", archive, args={"start_url": f"{small_site.url}{path}"})
@@ -545,7 +545,7 @@ def test_incremental_run_finds_posts_listed_only_on_category_pages(
     category page lists is written."""
     site = tmp_path / "site"
     shutil.copytree(SITE_DIR, site)
-    with FixtureHTTPServer(site).running() as server:
+    with LoopbackServer(site).running() as server:
         archive = tmp_path / "archive"
         first = crawl("finews", archive, args={"start_url": f"{server.url}/"}, settings=_site_settings())
         assert first.returncode == 0, first.stderr[-3000:]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawler.dev.server import FixtureHTTPServer
+from newscrawler.dev.server import LoopbackServer
 from tests.conftest import REPO, CrawlRunner, eastmoney_settings
 
 pytestmark = pytest.mark.crawl
@@ -58,7 +58,7 @@ def write_source(root: Path, articles: list[dict[str, str]]) -> None:
         answer.with_name(answer.name + ".headers").write_text("Content-Type: application/json\n", "utf-8")
 
 
-def settings_for(server: FixtureHTTPServer, **extra: str) -> dict[str, str]:
+def settings_for(server: LoopbackServer, **extra: str) -> dict[str, str]:
     return {**eastmoney_settings(server.url), "EASTMONEY_FEEDS": f"{server.url}/feeds/media.json", **extra}
 
 
@@ -70,7 +70,7 @@ def snapshot(archive: Path) -> dict[str, tuple[str, int]]:
     }
 
 
-def article_requests(server: FixtureHTTPServer) -> list[str]:
+def article_requests(server: LoopbackServer) -> list[str]:
     return [r for r in server.requests if "GetNewsText" in r or r.startswith("/a/")]
 
 
@@ -82,7 +82,7 @@ def stats(stderr: str, name: str) -> int:
 
 
 def test_second_run_fetches_nothing_and_rewrites_nothing(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     write_source(source.root, [article(n) for n in range(1, 7)])
@@ -121,7 +121,7 @@ def test_second_run_fetches_nothing_and_rewrites_nothing(
 
 
 def test_same_text_under_another_code_is_one_post(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     original = article(1)
@@ -143,7 +143,7 @@ def test_same_text_under_another_code_is_one_post(
 
 
 def test_template_flashes_are_not_merged(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     questions = ["公司产品是否应用于新能源汽车？", "公司今年分红计划如何？", "公司是否有回购股份的计划？"]
@@ -158,7 +158,7 @@ def test_template_flashes_are_not_merged(
 
 
 def test_existing_archive_is_bootstrapped_and_its_slugs_reused(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     old = archive / "old_post"
@@ -194,7 +194,7 @@ def test_existing_archive_is_bootstrapped_and_its_slugs_reused(
     assert (archive / "category" / "szxww.html").is_file()
 
 
-def _slow_source(source: FixtureHTTPServer, count: int) -> None:
+def _slow_source(source: LoopbackServer, count: int) -> None:
     write_source(source.root, [article(n) for n in range(1, count + 1)])
     source.delay = 0.25
     source.delay_match = "GetNewsText"
@@ -223,7 +223,7 @@ def _wait_for_posts(archive: Path, count: int, process: subprocess.Popen[bytes],
 
 
 def test_killed_run_is_completed_by_the_next(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     _slow_source(source, 16)
@@ -247,7 +247,7 @@ def test_killed_run_is_completed_by_the_next(
 
 
 def test_second_concurrent_run_exits_at_once(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     _slow_source(source, 12)
@@ -274,7 +274,7 @@ def test_second_concurrent_run_exits_at_once(
 
 
 def test_refused_articles_are_not_fetched_again(
-    tmp_path: Path, source: FixtureHTTPServer, crawl: CrawlRunner
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
 ) -> None:
     archive = tmp_path / "archive"
     original = article(1)

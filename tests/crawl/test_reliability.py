@@ -1,7 +1,7 @@
 """Reliability: bad input and network faults, nothing lost, nothing unsafe (SPEC §3, §6, §9).
 
 One ``scrapy crawl eastmoney`` runs against a fake eastmoney on the fault server
-(:mod:`tests.faultserver`): feeds, text API and article pages that mix every fault and
+(:mod:`newscrawler.dev.server`): feeds, text API and article pages that mix every fault and
 every bad item with good articles. Each case below is a test of its own over that one
 crawl's result: its counters (exact totals over the whole crawl), a log line naming its
 URL and reason, and its post (exactly the expected title and body) or the absence of
@@ -27,8 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import run_crawl
-from tests.faultserver import (
+from newscrawler.dev.server import (
     HTML_UTF8,
     CutBody,
     FailFirst,
@@ -40,11 +39,9 @@ from tests.faultserver import (
     Slow,
     Status,
     closed_port,
-    crawl_stats,
-    json_body,
-    newscrawler_stats,
-    serve,
 )
+from tests.conftest import run_crawl
+from tests.support import crawl_stats, json_body, newscrawler_stats, serve
 
 pytestmark = pytest.mark.crawl
 
