@@ -8,6 +8,7 @@ ARCHIVE_DIR ?= output
 DEMO_DIR ?= output-demo
 DEMO_PORT ?= 0
 SERVE_PORT ?= 8765
+CRAWL_ARGS ?=
 
 .PHONY: all venv test test-fast lint demo serve-demo crawl bench clean distclean
 
@@ -43,9 +44,15 @@ demo: $(STAMP)
 serve-demo: $(STAMP)
 	$(BIN)/python -m newscrawler.dev.server tests/fixtures/eastmoney --port $(SERVE_PORT)
 
-## Crawl the real feeds (EASTMONEY_FEEDS) into $(ARCHIVE_DIR)/.
+## Crawl the real feeds (EASTMONEY_FEEDS) into $(ARCHIVE_DIR)/ (CRAWL_ARGS: more options).
+## make itself can only exit 0 or 2: the crawl's own status is the last line when it is
+## not 0 (a scheduler calls .venv/bin/scrapy directly to get it: docs/operations.md).
 crawl: $(STAMP)
-	$(BIN)/scrapy crawl eastmoney -s ARCHIVE_DIR=$(ARCHIVE_DIR)
+	@status=0; $(BIN)/scrapy crawl eastmoney -s ARCHIVE_DIR="$(ARCHIVE_DIR)" $(CRAWL_ARGS) || status=$$?; \
+	if [ $$status -ne 0 ]; then \
+	  echo "make crawl: scrapy crawl exited with status $$status (docs/operations.md#exit-statuses)" >&2; \
+	  exit $$status; \
+	fi
 
 ## Run every benchmark and print a table of figures.
 bench: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from newscrawler.dev.server import closed_port
 from tests.conftest import EASTMONEY, REPO
 
 pytestmark = pytest.mark.crawl
@@ -75,3 +77,17 @@ def test_make_clean_deletes_only_what_the_demo_made(tmp_path: Path) -> None:
     env["DEMO_DIR"] = str(demo)
     assert subprocess.run(make, env=env, capture_output=True, timeout=60, check=False).returncode == 0
     assert not demo.exists() and (real / "_posts" / "post.md").is_file()
+
+
+def test_make_crawl_ends_with_the_crawls_own_exit_status(tmp_path: Path) -> None:
+    """make can only exit 2 for a failed recipe: its last line gives the crawl's status."""
+    dead = f"http://127.0.0.1:{closed_port()}/feed.json"
+    make = [
+        "make", "-s", "-C", str(REPO), "-o", f"{sys.prefix}/.installed", f"VENV={sys.prefix}",
+        "crawl", f"ARCHIVE_DIR={tmp_path / 'archive'}",
+        f"CRAWL_ARGS=-s EASTMONEY_FEEDS={dead} -s RETRY_TIMES=0 -s LOG_LEVEL=WARNING",
+    ]  # fmt: skip
+    result = subprocess.run(make, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "make crawl: scrapy crawl exited with status 69 (docs/operations.md#exit-statuses)" in result.stderr
+    assert json.loads((tmp_path / "archive" / ".newscrawler" / "last-run.json").read_text("utf-8"))["exit_status"] == 69
