@@ -1,11 +1,55 @@
-"""Log lines for dropped and scraped items that name the article and URL, not the whole body."""
+"""What a run logs: lines for dropped and scraped items that name the article and URL, not
+the whole body (:class:`NewsLogFormatter`), and Scrapy's own start-up and closing dumps
+moved to DEBUG (:func:`scrapy_dumps_at_debug`) so that a scheduled run's log stays short.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from scrapy.logformatter import LogFormatter, LogFormatterResult
+
+#: Scrapy's INFO dumps (logger, message start) that a run logs at DEBUG unless
+#: ``NEWSCRAWLER_LOG_DUMPS`` asks for them: the overridden settings, the enabled add-ons and
+#: components, the stats at the end.
+SCRAPY_DUMPS = (
+    ("scrapy.crawler", "Overridden settings"),
+    ("scrapy.addons", "Enabled addons"),
+    ("scrapy.middleware", "Enabled "),
+    ("scrapy.statscollectors", "Dumping Scrapy stats"),
+)
+
+
+class DemoteToDebug(logging.Filter):
+    """Turns the INFO records whose message starts with *prefix* into DEBUG records (a
+    handler at INFO then leaves them out; ``LOG_LEVEL=DEBUG`` still shows them)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and isinstance(record.msg, str) and record.msg.startswith(self.prefix):
+            record.levelno = logging.DEBUG
+            record.levelname = logging.getLevelName(logging.DEBUG)
+        return True
+
+
+@contextmanager
+def scrapy_dumps_at_debug() -> Iterator[None]:
+    """For the length of a ``with`` block, Scrapy's :data:`SCRAPY_DUMPS` are DEBUG records."""
+    filters = [(logging.getLogger(name), DemoteToDebug(prefix)) for name, prefix in SCRAPY_DUMPS]
+    for target, demote in filters:
+        target.addFilter(demote)
+    try:
+        yield
+    finally:
+        for target, demote in filters:
+            target.removeFilter(demote)
+
 
 
 def _describe(item: Any) -> str:

@@ -153,6 +153,9 @@ DUPEFILTER_CLASS = "newscrawler.dupefilter.RedirectAwareDupeFilter"
 COOKIES_ENABLED = False
 #: No telnet console: nothing listens on a port during a run.
 TELNETCONSOLE_ENABLED = False
+#: No remote control either (Scrapy 2.19's HTTP server that runs the code it is sent, with
+#: a job file per run in the user's profile): nothing listens, nothing is left behind.
+REMOTE_CONTROL_ENABLED = False
 
 # --- Scrapy's own per-response costs (docs/benchmarks-notes.md) --------------------
 # Scrapy starts CONCURRENT_ITEMS worker tasks for the output of *every* response (the limit
@@ -174,3 +177,9 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 LOG_LEVEL = "INFO"
 #: Drop and scrape log lines that name the article and its URL.
 LOG_FORMATTER = "newscrawler.logformatter.NewsLogFormatter"
+#: Scrapy logs the versions of its dependencies at start-up: only its own, on the first line.
+LOG_VERSIONS: list[str] = []
+#: Log Scrapy's dumps (the overridden settings, the enabled components, the stats at the
+#: end) at INFO; off, they are DEBUG lines and a run that finds nothing new logs a dozen
+#: lines, its summary last.
+NEWSCRAWLER_LOG_DUMPS = False

@@ -83,6 +83,8 @@ def run_crawl(
         "RETRY_TIMES": "1",
         "DOWNLOAD_TIMEOUT": "10",
         "LOG_LEVEL": "INFO",
+        # The tests read the crawl's counters from Scrapy's stats dump (tests/support.py).
+        "NEWSCRAWLER_LOG_DUMPS": "True",
         # Loopback servers need no politeness: no throttling, no delay between requests.
         "AUTOTHROTTLE_ENABLED": "False",
         "DOWNLOAD_DELAY": "0",

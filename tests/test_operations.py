@@ -126,6 +126,30 @@ def test_healthy_run_and_nothing_new_exit_0(
 
 
 @pytest.mark.crawl
+def test_a_run_that_finds_nothing_new_logs_a_dozen_lines_its_summary_last(
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
+) -> None:
+    archive = tmp_path / "archive"
+    write_source(source.root, [article(today_beijing() - timedelta(days=1), n) for n in range(1, 4)])
+    quiet = settings_for(source, NEWSCRAWLER_LOG_DUMPS="False")
+    assert crawl("eastmoney", archive, settings=quiet).returncode == 0
+    second = crawl("eastmoney", archive, settings=quiet)
+    assert second.returncode == 0, second.stderr[-3000:]
+    lines = second.stderr.splitlines()
+    assert len(lines) <= 20, second.stderr
+    for dump in ("Overridden settings", "Enabled ", "Dumping Scrapy stats", "Versions:", "Remote control"):
+        assert dump not in second.stderr
+    assert "WARNING" not in second.stderr and "ERROR" not in second.stderr
+    summary = next(n for n, line in enumerate(lines) if "Run summary:" in line)
+    assert all(line.startswith("  ") for line in lines[summary + 1 :])
+    # Asked for, or at DEBUG, the dumps are there.
+    loud = crawl("eastmoney", archive, settings={**quiet, "NEWSCRAWLER_LOG_DUMPS": "True"})
+    assert "Overridden settings" in loud.stderr and "INFO: Dumping Scrapy stats" in loud.stderr
+    debug = crawl("eastmoney", archive, settings={**quiet, "LOG_LEVEL": "DEBUG"})
+    assert "DEBUG: Dumping Scrapy stats" in debug.stderr and "DEBUG: Enabled item pipelines" in debug.stderr
+
+
+@pytest.mark.crawl
 def test_every_feed_failed_exits_69(tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner) -> None:
     archive = tmp_path / "archive"
     result = crawl(

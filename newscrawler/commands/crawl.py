@@ -12,6 +12,8 @@ Scrapy's ``crawl`` command (a project command of the same name overrides a built
 * a spider's ``check_arguments(settings, spargs)`` classmethod, when it has one, is asked
   first: a bad argument or setting is one log line and :attr:`~ExitStatus.USAGE`, before
   anything is fetched or locked;
+* Scrapy's settings, component and stats dumps are logged at DEBUG unless
+  ``NEWSCRAWLER_LOG_DUMPS`` is on (:func:`~newscrawler.logformatter.scrapy_dumps_at_debug`);
 * when the crawl is over, it exits with the status the
   :class:`~newscrawler.extensions.RunReport` extension decided, or 1 when the crawl did not
   start (Scrapy's convention; 2 stays a usage error).
@@ -20,6 +22,7 @@ Scrapy's ``crawl`` command (a project command of the same name overrides a built
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 from collections.abc import Iterable
@@ -34,6 +37,7 @@ from newscrawler.archive.layout import TEMP_DIRS
 from newscrawler.archive.lock import LockHeld
 from newscrawler.archive.session import Archive, ArchiveSession
 from newscrawler.extensions import ExitStatus, RunReport
+from newscrawler.logformatter import scrapy_dumps_at_debug
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +111,12 @@ class Command(ScrapyCrawlCommand):
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        quiet = contextlib.nullcontext() if self.settings.getbool("NEWSCRAWLER_LOG_DUMPS") else scrapy_dumps_at_debug()
+        with quiet:
+            self._run(args, opts)
+
+    def _run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) < 1:
             raise UsageError
         if len(args) > 1:
