@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,13 @@ from newscrawler.dedup.store.base import (
     to_unsigned64,
 )
 from newscrawler.dedup.store.memory import MemoryStore
-from newscrawler.dedup.store.sqlite import SQLiteStore, _move_aside, open_store
+from newscrawler.dedup.store.sqlite import (
+    META_CHECKED_AT,
+    META_OPEN_SINCE,
+    SQLiteStore,
+    _move_aside,
+    open_store,
+)
 from tests.conftest import REPO
 
 ROOT = REPO
@@ -331,7 +338,7 @@ def test_sqlite_settings_and_signed_storage(tmp_path: Path) -> None:
     raw = sqlite3.connect(path)
     try:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
         assert raw.execute("SELECT simhash, figures FROM articles").fetchone() == (
             HIGH - (1 << 64),
             FIGS - (1 << 64),
@@ -390,7 +397,7 @@ def test_sqlite_migrates_a_version_1_store(tmp_path: Path) -> None:
     path = tmp_path / "seen.db"
     _version_1_store(path)
     with SQLiteStore(path, integrity="full") as store:
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 3
         # Everything kept; the old records have no figures digest.
         assert store.count() == 2
         assert store.get(code(1)) == StoredArticle(code(1), "p1", "outlet", "s", HASH_A, HIGH, "d1", None)
@@ -441,11 +448,57 @@ def test_a_failed_migration_leaves_the_version_1_store_intact(
         assert store.get(code(1)) == StoredArticle(code(1), "p1", "outlet", "s", HASH_A, HIGH, "d1", None)
 
 
+def _version_2_store(path: Path) -> None:
+    """A store as schema version 2 wrote it: the refused articles as meta keys."""
+    with SQLiteStore(path) as store:
+        store.add(record(code(1)))
+        store.set_meta(META_BOOTSTRAPPED_AT, "then")
+    raw = sqlite3.connect(path)
+    try:
+        raw.execute("DROP TABLE rejected")
+        raw.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [
+                (f"rejected/{code(2)}", "dropped/no_date"),
+                (f"rejected/{code(3)}", "duplicates/content_exact of " + code(1)),
+                ("rejected/not-a-code", "junk"),
+            ],
+        )
+        raw.execute("PRAGMA user_version = 2")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def test_sqlite_migrates_a_version_2_store_s_refusals_into_their_table(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    _version_2_store(path)
+    with SQLiteStore(path) as store:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert store.rejection(code(2)) == "dropped/no_date"
+        assert store.rejection(code(3)) == "duplicates/content_exact of " + code(1)
+        assert store.rejection(code(1)) is None
+        keys = [row[0] for row in store._db.execute("SELECT key FROM meta ORDER BY key")]
+        assert keys == [META_BOOTSTRAPPED_AT]  # no rejected/ key left, the junk one included
+        assert store.get(code(1)) == record(code(1)) and store.get_meta(META_BOOTSTRAPPED_AT) == "then"
+
+
+@pytest.mark.parametrize("make", [SQLiteStore, MemoryStore], ids=["sqlite", "memory"])
+def test_refusals_are_remembered_with_their_reason(tmp_path: Path, make: Any) -> None:
+    store = make(tmp_path / "seen.db") if make is SQLiteStore else make()
+    with store:
+        assert store.reject_many([(code(1), "dropped/no_date"), ("nope", "x"), (code(2), "dropped/no_title")]) == 2
+        store.reject_many([(code(2), "dropped/empty_body")])  # the last reason wins
+        assert (store.rejection(code(1)), store.rejection(code(2))) == ("dropped/no_date", "dropped/empty_body")
+        assert store.rejection(code(3)) is None and store.rejection("nope") is None
+        assert not store.has(code(1))  # refused is not archived
+
+
 def test_a_store_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "seen.db"
     SQLiteStore(path).close()
     raw = sqlite3.connect(path)
-    raw.execute("PRAGMA user_version = 3")
+    raw.execute("PRAGMA user_version = 4")
     raw.close()
     with pytest.raises(StoreError, match="newer"):
         SQLiteStore(path)
@@ -491,6 +544,65 @@ def test_damaged_database_raises_store_corrupt(tmp_path: Path, integrity: str) -
     _damage_pages(path)
     with pytest.raises(StoreCorrupt):
         SQLiteStore(path, integrity=integrity)  # type: ignore[arg-type]
+
+
+def _filled_store(path: Path, now: float) -> None:
+    def rebuild(fresh: SeenStore) -> None:
+        fresh.add_many(
+            record(code(i), text_hash=f"{i:064x}", simhash=i * 0x9E3779B97F4A7C15 % (1 << 64))
+            for i in range(3000)
+        )
+
+    store = open_store(path, rebuild, check_every=3600.0, clock=lambda: now)
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+
+
+def _corrupt_copies(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.startswith("seen.db.corrupt-")]
+
+
+def test_open_store_checks_the_pages_only_when_the_last_check_is_old(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    _filled_store(path, now=1_000_000.0)
+    _damage_pages(path)
+
+    def rebuild(fresh: SeenStore) -> None:
+        fresh.add(record(code(1)))
+
+    # Checked 10 s ago and closed since: a run every few minutes does not read the whole file.
+    within = open_store(path, rebuild, check_every=3600.0, clock=lambda: 1_000_010.0)
+    within._abandon()  # (closing would write to the damaged file)
+    assert _corrupt_copies(tmp_path) == []
+    # An hour later the check is due: the damage is found, the file moved aside and rebuilt.
+    later = open_store(path, rebuild, check_every=3600.0, clock=lambda: 1_003_700.0)
+    with later:
+        assert later.count() == 1
+    assert len(_corrupt_copies(tmp_path)) == 1
+
+
+def test_open_store_checks_the_pages_after_a_process_that_did_not_close_it(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    _filled_store(path, now=1_000_000.0)
+    killed = open_store(path, lambda fresh: None, check_every=3600.0, clock=lambda: 1_000_005.0)
+    assert killed.get_meta(META_OPEN_SINCE) == "1000005"
+    killed._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    killed._abandon()  # what kill -9 leaves: open_since stays
+    _damage_pages(path)
+    again = open_store(path, lambda fresh: fresh.add(record(code(1))), check_every=3600.0, clock=lambda: 1_000_010.0)
+    with again:
+        assert again.count() == 1
+    assert len(_corrupt_copies(tmp_path)) == 1
+
+
+def test_a_closed_store_says_so_and_its_check_time_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    _filled_store(path, now=1_000_000.0)
+    store = open_store(path, lambda fresh: None, check_every=3600.0, clock=lambda: 1_000_100.0)
+    assert store.get_meta(META_CHECKED_AT) == "1000000"  # not checked again: the time stays
+    store.close()
+    with SQLiteStore(path) as raw:
+        assert raw.get_meta(META_OPEN_SINCE) is None
 
 
 def test_open_store_rebuilds_a_corrupt_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

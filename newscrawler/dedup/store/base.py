@@ -2,7 +2,8 @@
 
 One record per article code (:class:`StoredArticle`): where its post is, its kind and
 category slug, and the fingerprints of its text for content duplicates. Also the outlet
--> slug map learned from the archive, and a few key/values (``meta``). Two
+-> slug map learned from the archive, the articles refused for good (``rejected``), and a few
+key/values (``meta``). Two
 implementations of :class:`SeenStore`: :class:`~newscrawler.dedup.store.sqlite.SQLiteStore`
 (the real one, in ``STATE_DIR``) and :class:`~newscrawler.dedup.store.memory.MemoryStore`
 (tests, this run's batch). Near-duplicate lookups use the banding trick: the 64-bit SimHash
@@ -107,6 +108,14 @@ class SeenStore(Protocol):
     def find_near(
         self, simhash: int, max_distance: int = BAND_MAX_DISTANCE, *, figures: int | None = None
     ) -> str | None: ...
+
+    def rejection(self, code: str) -> str | None:
+        """Why the article *code* was fetched and refused for good by an earlier run, or None."""
+        ...
+
+    def reject_many(self, rejections: Iterable[tuple[str, str]]) -> int:
+        """Remember ``(code, reason)`` refusals (one transaction); returns how many."""
+        ...
 
     def slug_for(self, outlet: str) -> str | None: ...
 

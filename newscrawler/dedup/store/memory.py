@@ -16,6 +16,7 @@ from newscrawler.dedup.store.base import (
     best_within,
     check_query,
 )
+from newscrawler.ids import is_code
 
 
 class MemoryStore:
@@ -27,6 +28,7 @@ class MemoryStore:
         self._bands: tuple[dict[int, set[str]], ...] = tuple({} for _ in range(BANDS))
         self._slugs: dict[str, str] = {}
         self._meta: dict[str, str] = {}
+        self._rejected: dict[str, str] = {}
         self._closed = False
 
     def _live(self) -> None:
@@ -113,6 +115,16 @@ class MemoryStore:
     def slugs(self) -> dict[str, str]:
         self._live()
         return dict(self._slugs)
+
+    def rejection(self, code: str) -> str | None:
+        self._live()
+        return self._rejected.get(code)
+
+    def reject_many(self, rejections: Iterable[tuple[str, str]]) -> int:
+        self._live()
+        rows = [(code, reason) for code, reason in rejections if is_code(code)]
+        self._rejected.update(rows)
+        return len(rows)
 
     def get_meta(self, key: str) -> str | None:
         self._live()

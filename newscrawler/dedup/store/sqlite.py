@@ -3,9 +3,11 @@
 Schema versions (``PRAGMA user_version``): 1, the first; 2 adds the column
 ``figures`` (the figures digest, NULL for the records of version 1, whose text
 the store does not have) and puts it in the band indexes, so that the
-figures are compared in the index. Opening a version-1 store migrates it in
-one transaction (the band indexes are rebuilt: about 7 s for a million
-records, once).
+figures are compared in the index; 3 adds the table ``rejected`` (articles
+fetched and refused for good, with the reason), which version 2 kept as
+``meta`` keys ``rejected/<code>``. Opening an older store migrates it in one
+transaction (from version 1 the band indexes are rebuilt: about 7 s for a
+million records, once).
 
 SQLite settings: WAL journal (readers never block the writer, a crash leaves
 the database consistent), ``synchronous=FULL``: each commit is fsynced, so a
@@ -47,7 +49,7 @@ from newscrawler.ids import is_code
 
 logger = logging.getLogger(__name__)
 
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -64,7 +66,11 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash) WHERE text_hash IS NOT NULL;
 CREATE TABLE IF NOT EXISTS slugs (outlet TEXT PRIMARY KEY, slug TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rejected (code INTEGER PRIMARY KEY, reason TEXT NOT NULL);
 """
+
+#: The ``meta`` key prefix under which schema 2 kept the refused articles.
+_META_REJECTED_PREFIX = "rejected/"
 
 # The band indexes of schema 2: (band, figures, simhash), covering both lookups (code is the rowid).
 _BAND_INDEXES = """
@@ -109,7 +115,29 @@ UNION ALL SELECT code, simhash FROM articles WHERE b2 = ? AND figures = ?
 UNION ALL SELECT code, simhash FROM articles WHERE b3 = ? AND figures = ?
 """
 
+# Version 2 -> 3: the refused articles move from meta keys to a table of their own.
+_MIGRATE_2_TO_3 = f"""
+CREATE TABLE IF NOT EXISTS rejected (code INTEGER PRIMARY KEY, reason TEXT NOT NULL);
+INSERT OR REPLACE INTO rejected (code, reason)
+    SELECT CAST(substr(key, {len(_META_REJECTED_PREFIX) + 1}) AS INTEGER), value FROM meta
+    WHERE key GLOB '{_META_REJECTED_PREFIX}[0-9]*' AND length(key) = {len(_META_REJECTED_PREFIX) + 18};
+DELETE FROM meta WHERE key GLOB '{_META_REJECTED_PREFIX}*'
+"""
+
 IntegrityCheck = Literal["quick", "full", "none"]
+
+
+#: ``meta`` keys of the check policy of :func:`open_store`: when the pages were last found
+#: sound (Unix time), and set while a process has the store open (cleared by close).
+META_CHECKED_AT = "checked_at"
+META_OPEN_SINCE = "open_since"
+
+
+def _check_pages(conn: sqlite3.Connection, integrity: IntegrityCheck) -> None:
+    pragma = "quick_check" if integrity == "quick" else "integrity_check"
+    problems = [row[0] for row in conn.execute(f"PRAGMA {pragma}(5)")]
+    if problems != ["ok"]:
+        raise sqlite3.DatabaseError("; ".join(str(p) for p in problems))
 
 
 def _row(record: StoredArticle) -> tuple[object, ...]:
@@ -172,10 +200,7 @@ class SQLiteStore:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=OFF")
         if integrity != "none":
-            pragma = "quick_check" if integrity == "quick" else "integrity_check"
-            problems = [row[0] for row in conn.execute(f"PRAGMA {pragma}(5)")]
-            if problems != ["ok"]:
-                raise sqlite3.DatabaseError("; ".join(str(p) for p in problems))
+            _check_pages(conn, integrity)
         if version < _SCHEMA_VERSION:
             self._create_or_migrate(conn)
         else:
@@ -190,8 +215,11 @@ class SQLiteStore:
             # Read again under the write lock: another connection may have done it meanwhile.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version == 1:
-                script = _MIGRATE_1_TO_2 + _BAND_INDEXES
-                logger.info("Migrating the seen-articles store %s to schema version 2 (figures)", self.path)
+                script = _MIGRATE_1_TO_2 + _BAND_INDEXES + ";" + _MIGRATE_2_TO_3
+                logger.info("Migrating the seen-articles store %s to schema version 3 (figures)", self.path)
+            elif version == 2:
+                script = _MIGRATE_2_TO_3
+                logger.info("Migrating the seen-articles store %s to schema version 3 (refused articles)", self.path)
             elif version == 0:
                 script = _SCHEMA + _BAND_INDEXES
             else:
@@ -203,10 +231,12 @@ class SQLiteStore:
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if version == 1 and isinstance(exc, sqlite3.DatabaseError):
-                # Not StoreCorrupt: the version-1 store is left as it was (rolled back); a failed
+            if version in (1, 2) and isinstance(exc, sqlite3.DatabaseError):
+                # Not StoreCorrupt: the older store is left as it was (rolled back); a failed
                 # migration (a full disk, say) must not get it moved aside and rebuilt.
-                raise StoreError(f"cannot migrate store {self.path} to schema version 2: {exc}") from exc
+                raise StoreError(
+                    f"cannot migrate store {self.path} to schema version {_SCHEMA_VERSION}: {exc}"
+                ) from exc
             raise
         conn.execute("COMMIT")
 
@@ -295,6 +325,22 @@ class SQLiteStore:
             rows = self._db.execute(_NEAR_FIGURES, [v for band in bands(query) for v in (band, wanted)])
         return best_within(query, ((str(code), to_unsigned64(value)) for code, value in rows), max_distance)
 
+    def rejection(self, code: str) -> str | None:
+        if not is_code(code):
+            return None
+        row = self._db.execute("SELECT reason FROM rejected WHERE code = ?", (int(code),)).fetchone()
+        return row[0] if row else None
+
+    def reject_many(self, rejections: Iterable[tuple[str, str]]) -> int:
+        rows = [(int(code), reason) for code, reason in rejections if is_code(code)]
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO rejected (code, reason) VALUES (?, ?) "
+                "ON CONFLICT(code) DO UPDATE SET reason = excluded.reason",
+                rows,
+            )
+        return len(rows)
+
     def slug_for(self, outlet: str) -> str | None:
         row = self._db.execute("SELECT slug FROM slugs WHERE outlet = ?", (outlet,)).fetchone()
         return row[0] if row else None
@@ -326,10 +372,29 @@ class SQLiteStore:
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
-    def close(self) -> None:
+    def check(self, integrity: IntegrityCheck = "quick") -> None:
+        """Check every page now (``quick`` or ``full``); raises :class:`StoreCorrupt`."""
+        try:
+            _check_pages(self._db, integrity)
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"store {self.path} is corrupt: {exc}") from exc
+
+    def _abandon(self) -> None:
+        """Close without writing anything (a store found damaged)."""
         if self._conn is not None:
             conn, self._conn = self._conn, None
             conn.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                if conn.execute("SELECT 1 FROM meta WHERE key = ?", (META_OPEN_SINCE,)).fetchone():
+                    conn.execute("DELETE FROM meta WHERE key = ?", (META_OPEN_SINCE,))
+            except sqlite3.Error as exc:
+                logger.warning("Cannot mark the store %s closed: %s", self.path, exc)
+            finally:
+                conn.close()
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -357,13 +422,40 @@ def _move_aside(path: Path) -> Path:
     return target
 
 
+def _check_when_due(store: SQLiteStore, integrity: IntegrityCheck, every: float, now: float) -> None:
+    """Check *store* when its last check is older than *every* seconds, or it was not closed
+    (a killed run); then note the check and that the store is open."""
+    checked = store.get_meta(META_CHECKED_AT)
+    try:
+        due = checked is None or now - float(checked) >= every or now < float(checked)
+    except ValueError:
+        due = True
+    if due or store.get_meta(META_OPEN_SINCE) is not None:
+        try:
+            store.check(integrity)
+        except BaseException:
+            store._abandon()
+            raise
+        checked = f"{now:.0f}"
+    with store.transaction():
+        store.set_meta(META_CHECKED_AT, checked or f"{now:.0f}")
+        store.set_meta(META_OPEN_SINCE, f"{now:.0f}")
+
+
 def open_store(
     path: str | Path,
     rebuild: Callable[[SeenStore], object],
     *,
     integrity: IntegrityCheck = "quick",
+    check_every: float | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> SQLiteStore:
     """Open the store at *path*, rebuilding it from the archive when needed.
+
+    *integrity* checks the pages at every open; with *check_every* (seconds) only when the
+    last check is older than that or the store was not closed since it was last opened
+    (a killed process): a check reads the whole file (about a second for a million
+    articles), too much for a run every few minutes.
 
     A corrupt file (and its ``-wal``/``-shm``) is moved aside to
     ``<path>.corrupt-<timestamp>`` with a warning and a fresh store is made.
@@ -374,7 +466,11 @@ def open_store(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        store = SQLiteStore(path, integrity=integrity)
+        if check_every is None:
+            store = SQLiteStore(path, integrity=integrity)
+        else:
+            store = SQLiteStore(path, integrity="none")
+            _check_when_due(store, integrity, check_every, clock())
     except StoreCorrupt as exc:
         aside = _move_aside(path)
         logger.warning("Seen-articles store %s is corrupt (%s): moved it to %s, rebuilding", path, exc, aside)
