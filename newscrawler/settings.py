@@ -25,6 +25,10 @@ STATE_DIR = ""
 #: At the end of a run, article posts older than this many days (by the date in their file
 #: name, Beijing time) move from ``_posts/`` to ``old_post/``; 0 keeps every post in ``_posts/``.
 ARCHIVE_RETENTION_DAYS = 0
+#: List the whole archive at the start of the run and record the posts the store does not
+#: know (posts copied in by hand). Off, a run reads only what a killed run left in its write
+#: journal: its start costs the same on a thousand posts and on a million.
+ARCHIVE_RESCAN = False
 
 # --- eastmoney sources (docs/contract.md "Sources", "Settings") --------------------------------------------------
 #: Today's feeds, as eastmoney's own pages ask them: the column list of columns 344
@@ -103,6 +107,10 @@ EXTENSIONS = {
 #: Content duplicates (same or near-same cleaned text under another code) only count
 #: against posts dated within this many days; 0 compares against the whole archive.
 DEDUP_CONTENT_WINDOW_DAYS = 7
+#: Check the seen-articles store's pages (``PRAGMA quick_check``, about a second for a
+#: million articles) at the first run after this many hours, and after a run that did not
+#: close it; 0 checks at every run.
+DEDUP_STORE_CHECK_HOURS = 24.0
 # Posts are made durable (one filesystem sync) and recorded in the store (one
 # transaction) in batches: every this many posts, or this many seconds, and at the end.
 WRITE_BATCH_SIZE = 100

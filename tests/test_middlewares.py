@@ -19,6 +19,7 @@ from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
+from newscrawler.archive.config import ArchiveConfig
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.dedup.store.base import SeenStore, StoredArticle
 from newscrawler.dedup.store.memory import MemoryStore
@@ -48,7 +49,7 @@ class Crawl:
         )
         self.store = MemoryStore()
 
-        def opener(state_dir: Path, archive_dir: Path) -> SeenStore:
+        def opener(config: ArchiveConfig) -> SeenStore:
             return self.store
 
         self.session = ArchiveSession.from_settings(self.crawler.settings, store_opener=opener).install(
@@ -83,7 +84,7 @@ def article_request(code: str, source: str = "text_api", **meta: object) -> Requ
 
 def _remember(crawl: Crawl) -> None:
     crawl.store.add(StoredArticle(KNOWN, f"_posts/2022-03-28-NW{KNOWN}.md", "outlet", "shenzhenxinwenwang"))
-    crawl.store.set_meta(f"rejected/{REFUSED}", "duplicate")
+    crawl.store.reject_many([(REFUSED, "duplicate")])
 
 
 def test_a_known_article_is_not_fetched(crawl: Crawl) -> None:

@@ -36,12 +36,17 @@ class ArchiveConfig:
     batch_seconds: float
     #: ``ARCHIVE_RETENTION_DAYS`` (0: off).
     retention_days: int
+    #: ``ARCHIVE_RESCAN``: list the whole archive at the start (posts added by hand).
+    rescan: bool
+    #: ``DEDUP_STORE_CHECK_HOURS``: how often the store's pages are checked (None: every run).
+    store_check_every: timedelta | None
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
         archive_dir = Path(settings.get("ARCHIVE_DIR") or "output")
         window = settings.getfloat("DEDUP_CONTENT_WINDOW_DAYS")
         retention = settings.getint("ARCHIVE_RETENTION_DAYS")
+        check_hours = settings.getfloat("DEDUP_STORE_CHECK_HOURS")
         if retention < 0:
             logger.warning("ARCHIVE_RETENTION_DAYS=%d is negative: retention is off", retention)
             retention = 0
@@ -55,4 +60,6 @@ class ArchiveConfig:
             batch_size=max(1, settings.getint("WRITE_BATCH_SIZE")),
             batch_seconds=settings.getfloat("WRITE_BATCH_SECONDS"),
             retention_days=retention,
+            rescan=settings.getbool("ARCHIVE_RESCAN"),
+            store_check_every=timedelta(hours=check_hours) if check_hours > 0 else None,
         )

@@ -7,6 +7,7 @@ this class only decides paths and writes atomically inside the archive root.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,21 @@ class JekyllPostExporter(BaseItemExporter):
     """Writes each exported item as ``<archive>/_posts/YYYY-MM-DD-<id>.md``."""
 
     def __init__(
-        self, archive_dir: Path, *, site: str, share_url_template: str, durable: bool = True, **kwargs: Any
+        self,
+        archive_dir: Path,
+        *,
+        site: str,
+        share_url_template: str,
+        durable: bool = True,
+        journal: Callable[[str, str], None] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(dont_fail=True, **kwargs)
         #: fsync each post; False when the caller syncs batches (``fsutil.sync_filesystem``).
         self.durable = durable
+        #: Told ``(relative path, temp file name)`` before each file is written (the write
+        #: journal, :mod:`newscrawler.archive.journal`).
+        self.journal = journal
         self.archive_dir = Path(archive_dir)
         self.site = site.rstrip("/")
         self.share_url_template = share_url_template
@@ -69,6 +80,12 @@ class JekyllPostExporter(BaseItemExporter):
         )
         return f"{POSTS_DIR}/{target.filename}", text, target, adapter.get("outlet") or ""
 
+    def _noting(self, relative: str) -> Callable[[str], None] | None:
+        journal = self.journal
+        if journal is None:
+            return None
+        return lambda temp: journal(relative, temp)
+
     def export_item(self, item: Any) -> None:
         self.write_post(item)
 
@@ -85,7 +102,10 @@ class JekyllPostExporter(BaseItemExporter):
             if not category_path.exists():
                 category_text = render_category_page(outlet, target.category)
                 category_written = atomic_write(
-                    category_path, category_text.encode("utf-8"), durable=self.durable
+                    category_path,
+                    category_text.encode("utf-8"),
+                    durable=self.durable,
+                    before_write=self._noting(category_page),
                 )
-        written = atomic_write(path, text.encode("utf-8"), durable=self.durable)
+        written = atomic_write(path, text.encode("utf-8"), durable=self.durable, before_write=self._noting(relative))
         return ExportResult(path, relative, written, category_page, category_written)

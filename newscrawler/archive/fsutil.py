@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
@@ -37,7 +38,9 @@ def temp_name(final: Path) -> Path:
     return final.with_name(f".{final.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
 
 
-def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> bool:
+def atomic_write(
+    path: Path, data: bytes, *, durable: bool = True, before_write: Callable[[str], None] | None = None
+) -> bool:
     """Write *data* to *path* atomically unless it already holds exactly those bytes.
 
     Returns True when the file was written, False when it was unchanged (and so not
@@ -46,6 +49,8 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> bool:
     are not fsynced: the caller makes a batch of writes durable at once with
     :func:`sync_filesystem` (a killed process loses nothing either way; only a power
     cut can lose writes that were not synced). Missing parent folders are created.
+    *before_write* is called with the temp file's name before it is created (the write
+    journal, :mod:`newscrawler.archive.journal`); not for an unchanged file.
 
     (Plain ``os`` calls on ``str`` paths: this runs once a post, and pathlib's
     wrappers and a buffered file object cost more than the system calls.)
@@ -57,6 +62,8 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> bool:
     except FileNotFoundError:
         pass
     tmp = os.fspath(temp_name(path))
+    if before_write is not None:
+        before_write(os.path.basename(tmp))  # noqa: PTH119 (str path, hot path)
     try:
         fd = os.open(tmp, _CREATE_FLAGS, 0o666)
     except FileNotFoundError:  # the first file of its folder

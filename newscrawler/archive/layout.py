@@ -15,7 +15,8 @@ POST_DIRS = (POSTS_DIR, OLD_POSTS_DIR)
 TEMP_DIRS = (POSTS_DIR, OLD_POSTS_DIR, CATEGORY_DIR)
 #: ``STATE_DIR`` when the setting is empty: inside the archive.
 DEFAULT_STATE_SUBDIR = ".newscrawler"
-#: In ``STATE_DIR``: the seen-articles store, the run lock, the run report.
+#: In ``STATE_DIR``: the seen-articles store, the run lock, the run report, the write journal.
 STORE_FILE = "seen.db"
 LOCK_FILE = "lock"
 REPORT_FILE = "last-run.json"
+JOURNAL_FILE = "journal"

@@ -7,19 +7,21 @@ handle (:class:`Archive`: the run lock and the store) and the run's state
 from __future__ import annotations
 
 import logging
+import os
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
 from newscrawler.archive.bootstrap import archived_post, bootstrap, remove_stale_temp_files
 from newscrawler.archive.config import ArchiveConfig
-from newscrawler.archive.layout import LOCK_FILE, POST_DIRS, STORE_FILE
+from newscrawler.archive.journal import Journal, JournalEntry
+from newscrawler.archive.layout import JOURNAL_FILE, LOCK_FILE, POST_DIRS, STORE_FILE
 from newscrawler.archive.lock import RunLock
-from newscrawler.dedup.store.base import SeenStore
+from newscrawler.dedup.store.base import SeenStore, StoredArticle
 from newscrawler.dedup.store.memory import MemoryStore
 from newscrawler.dedup.store.sqlite import open_store
 from newscrawler.ids import is_code
@@ -28,15 +30,29 @@ logger = logging.getLogger(__name__)
 
 _ATTR = "_newscrawler_session"
 _POST_NAME_RE = re.compile(r"(?:NW)?([0-9]{18})\.md$", re.ASCII)
-META_DIRS_STATE = "post_dirs_state"
-#: ``meta`` key prefix of articles fetched and refused for good (a duplicate, no date ...).
-META_REJECTED_PREFIX = "rejected/"
+#: ``meta`` key: since when runs keep the write journal (a store without it, made by an
+#: older version, gets one full rescan).
+META_JOURNAL_SINCE = "journal_since"
 
-StoreOpener = Callable[[Path, Path], SeenStore]
+StoreOpener = Callable[[ArchiveConfig], SeenStore]
 
 
-def open_sqlite_store(state_dir: Path, archive_dir: Path) -> SeenStore:
-    return open_store(state_dir / STORE_FILE, lambda store: bootstrap(store, archive_dir))
+def open_sqlite_store(config: ArchiveConfig) -> SeenStore:
+    """The SQLite store of *config*, bootstrapped from the posts on disk the first time."""
+
+    def rebuild(store: SeenStore) -> None:
+        remove_stale_temp_files(config.archive_dir)
+        bootstrap(store, config.archive_dir)
+        store.set_meta(META_JOURNAL_SINCE, _now())
+
+    every = config.store_check_every
+    return open_store(
+        config.state_dir / STORE_FILE, rebuild, check_every=every.total_seconds() if every else None
+    )
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 @dataclass
@@ -60,12 +76,14 @@ class RunState:
 
 
 class Archive:
-    """The archive handle: the run lock and the seen-articles store.
+    """The archive handle: the run lock, the seen-articles store and the write journal.
 
     :meth:`open` — called by every component that needs the store, the first call does
-    the work — takes the run lock, removes a killed run's temp files, opens the store
-    (bootstrapping it from the posts on disk the first time) and reconciles it with posts
-    a killed run wrote but did not record.
+    the work — takes the run lock, replays the write journal a killed run left (its temp
+    files removed, its posts that reached the disk recorded: O(what that run did)), opens
+    the store (bootstrapping it from the posts on disk the first time) and opens the
+    journal for this run. The whole archive is listed only with ``ARCHIVE_RESCAN``, and
+    once for a store made before the journal existed.
     """
 
     def __init__(self, config: ArchiveConfig, store_opener: StoreOpener = open_sqlite_store) -> None:
@@ -75,6 +93,9 @@ class Archive:
         self.store_opener = store_opener
         self.store: SeenStore | None = None
         self.lock: RunLock | None = None
+        self.journal = Journal(config.state_dir / JOURNAL_FILE)
+        #: Refusals of this run, committed with the next batch of posts (:meth:`commit`).
+        self.pending_rejections: dict[str, str] = {}
         #: What opening found: temp files of a killed run removed, posts recorded afresh.
         self.stale_temp_files = 0
         self.reconciled = 0
@@ -109,80 +130,130 @@ class Archive:
         assert lock is not None
         try:
             self.archive_dir.mkdir(parents=True, exist_ok=True)
-            self.stale_temp_files = remove_stale_temp_files(self.archive_dir)
-            if self.stale_temp_files:
-                logger.warning(
-                    "Removed %d temp files a killed run left in %s", self.stale_temp_files, self.archive_dir
+            left = self.journal.entries()
+            self.stale_temp_files = self._remove_temp_files(left)
+            store = self.store_opener(self.config)
+            if self.config.rescan or store.get_meta(META_JOURNAL_SINCE) is None:
+                self.stale_temp_files += remove_stale_temp_files(self.archive_dir)
+                self.reconciled = self._record_posts(store, self._all_posts())
+                store.set_meta(META_JOURNAL_SINCE, store.get_meta(META_JOURNAL_SINCE) or _now())
+            else:
+                self.reconciled = self._record_posts(
+                    store, [entry.relative for entry in left if entry.relative.split("/")[0] in POST_DIRS]
                 )
-            store = self.store_opener(self.state_dir, self.archive_dir)
-            self.reconciled = self._reconcile(store)
+            self.journal.open()
+            self.journal.clear()  # what it held is recorded now
         except BaseException:
+            self.journal.close()
             lock.release()
             self.lock = None
             raise
+        if self.stale_temp_files:
+            logger.warning(
+                "Removed %d temp files a killed run left in %s", self.stale_temp_files, self.archive_dir
+            )
+        if self.reconciled:
+            logger.warning("Recorded %d posts found on disk but missing from the store", self.reconciled)
         self.store = store
-        logger.info("Archive %s: %d articles known", self.archive_dir, store.count())
+        logger.info("Archive %s opened", self.archive_dir)
         return store
 
+    def note_write(self, relative: str, temp_name: str) -> None:
+        """The exporter's journal: *relative* is about to be written through *temp_name*."""
+        self.journal.note(relative, temp_name)
+
+    def commit(self, records: Sequence[StoredArticle]) -> None:
+        """Record a batch of durable posts and this run's refusals so far, in one
+        transaction; then the journal of those posts is done with."""
+        store = self.open()
+        with store.transaction():
+            if records:
+                store.add_many(records)
+            if self.pending_rejections:
+                store.reject_many(self.pending_rejections.items())
+        self.pending_rejections.clear()
+        self.journal.clear()
+
     def is_known(self, code: str) -> bool:
-        """Archived, or refused for good by an earlier run."""
+        """Archived, or refused for good by an earlier run (or this one)."""
         return self.open().has(code) or self.is_rejected(code)
 
     def is_rejected(self, code: str) -> bool:
-        """Fetched by an earlier run and refused for good: not worth fetching again."""
-        return self.open().get_meta(META_REJECTED_PREFIX + code) is not None
+        """Fetched and refused for good: not worth fetching again."""
+        return self.rejection(code) is not None
+
+    def rejection(self, code: str) -> str | None:
+        """Why the article *code* was refused for good, or None."""
+        pending = self.pending_rejections.get(code)
+        return pending if pending is not None else self.open().rejection(code)
 
     def reject(self, code: str, reason: str) -> None:
         """Remember that the article *code* was fetched and refused for a lasting *reason*
-        (only while this run holds the archive)."""
+        (only while this run holds the archive; committed with the next batch)."""
         if self.store is not None and is_code(code):
-            self.store.set_meta(META_REJECTED_PREFIX + code, reason)
+            self.pending_rejections[code] = reason
 
     def close(self) -> None:
         if self.store is not None:
-            self.store.set_meta(META_DIRS_STATE, self._dirs_state())
-            self.store.close()
-            self.store = None
+            try:
+                if self.pending_rejections:
+                    with self.store.transaction():
+                        self.store.reject_many(self.pending_rejections.items())
+                    self.pending_rejections.clear()
+            finally:
+                self.store.close()
+                self.store = None
+        self.journal.close()
         if self.lock is not None:
             self.lock.release()
             self.lock = None
 
-    def _dirs_state(self) -> str:
-        parts = []
-        for name in POST_DIRS:
+    def _remove_temp_files(self, entries: Iterable[JournalEntry]) -> int:
+        removed = 0
+        for entry in entries:
+            folder = os.path.dirname(entry.relative)  # noqa: PTH120 (a relative str)
+            if "/" in entry.temp_name or not entry.temp_name.startswith("."):
+                continue
+            path = self.archive_dir / folder / entry.temp_name
             try:
-                parts.append(f"{name}:{(self.archive_dir / name).stat().st_mtime_ns}")
+                path.unlink()
             except FileNotFoundError:
-                parts.append(f"{name}:-")
-        return ",".join(parts)
+                continue
+            except OSError as exc:
+                logger.warning("Cannot remove temp file %s: %s", path, exc)
+                continue
+            removed += 1
+        return removed
 
-    def _reconcile(self, store: SeenStore) -> int:
-        """Record posts on disk that the store does not know: written by a run that was
-        killed before recording them, or put there by hand. Only runs when a post
-        folder changed since the last run closed (a directory's mtime changes when
-        files are added or removed), so an ordinary run does not list the folders."""
-        if store.get_meta(META_DIRS_STATE) == self._dirs_state():
-            return 0
+    def _all_posts(self) -> list[str]:
+        posts: list[str] = []
+        for name in POST_DIRS:
+            folder = self.archive_dir / name
+            if folder.is_dir():
+                posts.extend(f"{name}/{path.name}" for path in folder.iterdir())
+        return posts
+
+    def _record_posts(self, store: SeenStore, relatives: Iterable[str]) -> int:
+        """Record the posts among *relatives* (paths in the archive) that the store does not
+        know: written by a run killed before recording them, or put there by hand."""
         added = 0
         with store.transaction():
-            for name in POST_DIRS:
-                folder = self.archive_dir / name
-                if not folder.is_dir():
+            for relative in relatives:
+                name = relative.rpartition("/")[2]
+                match = _POST_NAME_RE.search(name)
+                if not match or name.startswith(".") or store.has(match.group(1)):
                     continue
-                for path in folder.iterdir():
-                    match = _POST_NAME_RE.search(path.name)
-                    if not match or path.name.startswith(".") or store.has(match.group(1)):
-                        continue
-                    try:
-                        post = archived_post(f"{name}/{path.name}", path.read_text("utf-8"))
-                    except (OSError, UnicodeDecodeError) as exc:
-                        logger.warning("Cannot read %s: %s", path, exc)
-                        continue
-                    if post is not None and not store.has(post.code):
-                        store.add(post.record())
-                        added += 1
-        if added:
-            logger.warning("Recorded %d posts found on disk but missing from the store", added)
+                path = self.archive_dir / relative
+                try:
+                    post = archived_post(relative, path.read_text("utf-8"))
+                except FileNotFoundError:
+                    continue
+                except (OSError, UnicodeDecodeError) as exc:
+                    logger.warning("Cannot read %s: %s", path, exc)
+                    continue
+                if post is not None and not store.has(post.code):
+                    store.add(post.record())
+                    added += 1
         return added
 
 
@@ -235,8 +306,9 @@ class ArchiveSession:
         return self.archive.is_rejected(code)
 
     def rejection(self, code: str) -> str | None:
-        """Why an earlier run refused the article *code*, or None."""
-        return self.open().get_meta(META_REJECTED_PREFIX + code)
+        """Why the article *code* was refused for good (by an earlier run or this one), or None."""
+        self.open()
+        return self.archive.rejection(code)
 
     def lose(self, code: str, url: str, reason: str) -> None:
         """Note an article this run lost, for the report."""

@@ -28,10 +28,11 @@ class WritePostPipeline:
     """Assigns the category slug, writes the post through :class:`JekyllPostExporter`,
     then records it in the store — only once it is durably on disk.
 
-    Durability is batched: posts are renamed into place at once (a killed run loses
-    nothing), and every ``WRITE_BATCH_SIZE`` posts or ``WRITE_BATCH_SECONDS`` (and at the
-    end) one filesystem sync makes the batch durable before its records are committed in
-    one transaction. A power cut can lose at most the uncommitted batch's posts, which the
+    Durability is batched: each post is noted in the write journal, then renamed into place
+    at once (a killed run loses nothing: the next run replays the journal), and every
+    ``WRITE_BATCH_SIZE`` posts or ``WRITE_BATCH_SECONDS`` (and at the end) one filesystem
+    sync makes the batch durable before its records, and the run's refusals so far, are
+    committed in one transaction. A power cut can lose at most the uncommitted batch's posts, which the
     next run then fetches again; the store never records a post that is not durable.
     Until the batch is committed, its records are visible to dedup through
     ``RunState.run_store``."""
@@ -53,6 +54,7 @@ class WritePostPipeline:
             site=config.site,
             share_url_template=config.share_url_template,
             durable=False,
+            journal=session.archive.note_write,
         )
         self.batch_size = config.batch_size
         self.batch_seconds = config.batch_seconds
@@ -78,7 +80,7 @@ class WritePostPipeline:
         if not self.pending:
             return
         sync_filesystem(self.session.config.archive_dir)
-        self.session.open().add_many(self.pending)
+        self.session.archive.commit(self.pending)
         self.pending.clear()
 
     def slug_for(self, outlet: str) -> str:

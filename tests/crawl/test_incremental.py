@@ -308,3 +308,26 @@ def test_refused_articles_are_not_fetched_again(
     )
     assert third.returncode == 0, third.stderr[-2000:]
     assert article_requests(source)
+
+
+def test_posts_copied_in_by_hand_are_learned_by_a_rescan(
+    tmp_path: Path, source: LoopbackServer, crawl: CrawlRunner
+) -> None:
+    """An ordinary run reads only the write journal, never the whole archive; a post copied
+    in by hand is learned with ``ARCHIVE_RESCAN`` (and would otherwise be fetched again and
+    found unchanged: nothing lost either way)."""
+    archive, other = tmp_path / "archive", tmp_path / "other"
+    write_source(source.root, [article(1), article(2)])
+    assert crawl("eastmoney", other, settings=settings_for(source)).returncode == 0
+    assert crawl("eastmoney", archive, settings=settings_for(source, EASTMONEY_FEEDS="")).returncode == 0
+    by_hand = sorted((other / "_posts").glob("*.md"))
+    for post in by_hand:
+        (archive / "_posts").mkdir(exist_ok=True)
+        (archive / "_posts" / post.name).write_bytes(post.read_bytes())
+    source.requests.clear()
+    result = crawl("eastmoney", archive, settings=settings_for(source, ARCHIVE_RESCAN="True"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert article_requests(source) == []
+    report = json.loads((archive / ".newscrawler" / "last-run.json").read_text("utf-8"))
+    assert (report["reconciled_posts"], report["skipped_known"], report["new_posts"]) == (2, 2, 0)
+    assert "Recorded 2 posts found on disk but missing from the store" in result.stderr

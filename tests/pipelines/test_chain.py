@@ -11,6 +11,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from newscrawler import settings as project_settings
+from newscrawler.archive.config import ArchiveConfig
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.dates import BEIJING
 from newscrawler.dedup.store.base import SeenStore
@@ -34,7 +35,7 @@ class Chain:
         self.crawler = get_crawler(settings_dict=settings_dict(archive))
         self.store = MemoryStore()
 
-        def opener(state_dir: Path, archive_dir: Path) -> SeenStore:
+        def opener(config: ArchiveConfig) -> SeenStore:
             return self.store
 
         self.session = ArchiveSession.from_settings(self.crawler.settings, store_opener=opener).install(
