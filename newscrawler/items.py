@@ -37,6 +37,9 @@ class Article:
     #: Body HTML: as fetched in ``body_raw``, sanitized in ``body``.
     body: str = ""
     body_raw: str = ""
+    #: ``body`` is already ``clean_body(body_raw, base_url or url)`` (the spider cleaned it
+    #: to tell a blank body): the clean step keeps it instead of cleaning twice.
+    body_cleaned: bool = False
     #: Rolling news: the digest, and the column page (``url_w``) used as source line.
     digest: str = ""
     source_url: str = ""

@@ -28,7 +28,9 @@ class CleanPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        item.body = clean_body(item.body_raw or item.body, base_url=item.base_url or item.url)
+        if not (item.body_cleaned and item.body_raw):
+            item.body = clean_body(item.body_raw or item.body, base_url=item.base_url or item.url)
+            item.body_cleaned = True
         if item.kind == KIND_EMNEWS:
             item.digest = digest_text(item.digest)
         if not item.body:

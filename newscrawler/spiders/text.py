@@ -178,7 +178,11 @@ class ArticleTextMixin:
             logger.warning("%s %s unusable (%s), trying the next source", label, response.url, exc.reason)
             yield from self._ask(entry, step + 1, texts, response.meta, f"{label} {response.url} unusable")
             return
-        text.blank = bool(text.body) and not clean_body(text.body, response.url)
+        if text.body:
+            # Cleaned once, here, against the base the article will have: the clean step
+            # of the pipelines keeps it (Article.body_cleaned) instead of doing it again.
+            text.cleaned = clean_body(text.body, self.article_page_url(entry.code) or source.url(entry.code))
+            text.blank = not text.cleaned
         texts = (*texts, text)
         if not text.body or text.blank:
             self._inc("fallback", f"{source.name}_no_text")
@@ -218,6 +222,7 @@ class ArticleTextMixin:
         if body is None:  # only blank bodies: the pipelines drop it (empty_body)
             body = next(text for text in texts if text.body)
         merged.body = body.body
+        merged.cleaned = body.cleaned
         self._inc("text", f"from_{body.source}")
         if self.text_sources and body.source != self.text_sources[0].name:
             self._inc("text", "recovered")  # a later source had what the first did not
@@ -279,6 +284,8 @@ class ArticleTextMixin:
             date_raw=pick("date_raw"),
             outlet=outlet,
             body_raw=text.body,
+            body=text.cleaned,
+            body_cleaned=bool(text.cleaned),
             digest=digest,
             source_url=source_url if kind == KIND_EMNEWS else "",
             url=url,

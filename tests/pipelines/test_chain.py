@@ -200,3 +200,26 @@ def test_category_pages_are_written_when_missing_and_never_overwritten(chain: Ch
     )
     assert page.exists()
     assert chain.stat("categories/written") == 2
+
+
+def test_the_clean_step_cleans_a_body_once(chain: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newscrawler.cleaning.body import clean_body
+    from newscrawler.pipelines import clean as clean_module
+
+    calls: list[str] = []
+
+    def counting(html: str, base_url: str = "") -> str:
+        calls.append(base_url)
+        return clean_body(html, base_url)
+
+    monkeypatch.setattr(clean_module, "clean_body", counting)
+    raw = BODY + '<script>alert(1)</script><a href="/a/1.html">链接</a>'
+    base = "http://finance.eastmoney.com/a/202205101380000001.html"
+    # As the spider hands it over: cleaned already against the article's base.
+    done = make(body_raw=raw, base_url=base, body=clean_body(raw, base), body_cleaned=True)
+    assert chain.pipelines[1].process_item(chain.pipelines[0].process_item(done)).body == clean_body(raw, base)
+    assert calls == []
+    # Not cleaned yet (another spider): cleaned here, against the same base.
+    fresh = chain.pipelines[1].process_item(chain.pipelines[0].process_item(make(body_raw=raw, base_url=base)))
+    assert calls == [base] and fresh.body == clean_body(raw, base) and fresh.body_cleaned
+    assert "<script" not in fresh.body and 'href="http://finance.eastmoney.com/a/1.html"' in fresh.body

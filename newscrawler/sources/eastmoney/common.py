@@ -152,6 +152,8 @@ class ArticleText:
     url: str = ""
     #: The body holds markup but no text once cleaned (hidden spacers, chart widgets ...).
     blank: bool = False
+    #: The body cleaned (set by the spider that asked, which cleans it to tell ``blank``).
+    cleaned: str = ""
 
 
 def merge_text(*texts: ArticleText | None) -> ArticleText:
