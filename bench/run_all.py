@@ -6,14 +6,16 @@ itself; its output is shown as it runs. The figures are then read back from it: 
 ``BENCH_RESULT {json}`` line a bench prints last, or, for the benches that print only
 their human table (``bench_store.py``, ``bench_cleaning.py``), that table.
 
-    .venv/bin/python bench/run_all.py            # the full set, ~6-8 minutes
-    .venv/bin/python bench/run_all.py --quick    # smaller inputs, no profile, ~1-2 minutes
+    .venv/bin/python bench/run_all.py            # the full set, ~6-8 minutes + scale-runs (1M posts: ~30 min)
+    .venv/bin/python bench/run_all.py --quick    # smaller inputs, no profile, ~3 minutes
     .venv/bin/python bench/run_all.py --only throughput,cleaning --json figures.json
 
 Benchmarks (see BENCHMARKS.md): throughput (``bench_throughput.py``: the whole pipeline
 against a bare Scrapy spider), incremental (``bench_incremental.py``: a second run over
 the same feed), scale (``bench_store.py``: store lookups and peak RSS with 10k-1M known
-articles, bootstrap of a 100,000-post archive), cleaning (``bench_cleaning.py``).
+articles, bootstrap of a 100,000-post archive), scale-runs (``bench_scale.py``: a rerun over
+an unchanged feed on a 1,000-, 100,000- and 1,000,000-post archive against an empty Scrapy
+spider, and the first run's bootstrap), cleaning (``bench_cleaning.py``).
 
 The exit status is 1 when a benchmark fails to run, 0 otherwise: targets are reported in
 the table, never asserted (the machines are shared and noisy).
@@ -55,6 +57,8 @@ BENCHES = [
     Bench("incremental", "bench_incremental.py", ["--articles", "3000"], ["--articles", "1000"]),
     Bench("scale", "bench_store.py", ["--sizes", "10000,100000,1000000", "--posts", "100000"],
           ["--sizes", "10000,100000", "--posts", "20000"]),
+    Bench("scale-runs", "bench_scale.py", ["--sizes", "1000,100000,1000000"],
+          ["--sizes", "1000,20000", "--rounds", "3"]),
     Bench("cleaning", "bench_cleaning.py", ["--seconds", "2"], ["--seconds", "0.5"]),
 ]  # fmt: skip
 
@@ -285,6 +289,70 @@ def rows_scale(r: dict[str, object]) -> list[Row]:
     return rows
 
 
+def rows_scale_runs(r: dict[str, object]) -> list[Row]:
+    sizes = r.get("sizes") or []
+    assert isinstance(sizes, list)
+    if not sizes:
+        return []
+
+    def each(key: str) -> list[object]:
+        return [r.get(f"{key}_{size}") for size in sizes]
+
+    def joined(key: str, fmt: str = "{:.2f}") -> str:
+        return " | ".join(_f(v, fmt) for v in each(key))
+
+    label = " | ".join(f"{size:,}" for size in sizes) + " posts"
+    ratios = [v for v in each("ratio") if isinstance(v, int | float)]
+    requests = each("article_requests")
+    rss = [v for v in each("rerun_rss_mib") if isinstance(v, int | float)]
+    rows: list[Row] = [
+        (
+            f"rerun over an unchanged feed / empty spider, wall (median of {r.get('rounds')}), {label}",
+            joined("ratio"),
+            "<= 1.30",
+            _status(max(ratios) <= 1.3 if len(ratios) == len(sizes) else None),
+        ),
+        (
+            f"rerun vs empty spider, wall, {label}",
+            " | ".join(f"{_f(a)} vs {_f(b)}" for a, b in zip(each("rerun_s"), each("empty_s"), strict=True))
+            + " s",
+            "",
+            "—",
+        ),
+        (
+            f"rerun: article requests, {label}",
+            " | ".join(str(v) for v in requests),
+            "0",
+            _status(all(v == 0 for v in requests)),
+        ),
+    ]
+    if len(rss) == len(sizes):
+        rows.append((
+            f"rerun: peak RSS, {label}",
+            " | ".join(f"{v:.0f}" for v in rss) + f" MiB  ({rss[-1] / rss[0]:.2f}x)",
+            "flat (< 1.25x)",
+            _status(rss[-1] / rss[0] < 1.25),
+        ))  # fmt: skip
+    boot = r.get("bootstrap_s_1000000")
+    rows.append((
+        f"first run: bootstrap s, {label}",
+        joined("bootstrap_s", "{:,.1f}") + " s",
+        "< 300 s at 1,000,000" if isinstance(boot, int | float) else "",
+        _status(boot < 300) if isinstance(boot, int | float) else "—",
+    ))  # fmt: skip
+    rows.append((
+        f"first run: peak RSS, largest process (whole tree), {label}",
+        " | ".join(
+            f"{_f(a, '{:.0f}')} ({_f(b, '{:.0f}')})"
+            for a, b in zip(each("bootstrap_rss_mib"), each("bootstrap_tree_rss_mib"), strict=True)
+        )
+        + " MiB",
+        "bounded",
+        "—",
+    ))  # fmt: skip
+    return rows
+
+
 def rows_cleaning(r: dict[str, object]) -> list[Row]:
     rows: list[Row] = []
     for key in ("5kb", "1mb"):
@@ -313,6 +381,7 @@ ROWS = {
     "throughput": rows_throughput,
     "incremental": rows_incremental,
     "scale": rows_scale,
+    "scale-runs": rows_scale_runs,
     "cleaning": rows_cleaning,
 }
 
