@@ -287,9 +287,10 @@ def bootstrap(
     stats = BootstrapStats()
     files = _post_files(base)
     stats.files = len(files)
-    seen: dict[str, str] = {}
+    # Codes recorded so far are looked up in the store, those of the batch in hand here:
+    # memory stays bounded by the batch, whatever the size of the archive.
+    batch: dict[str, StoredArticle] = {}
     slug_counts: dict[str, Counter[str]] = {}
-    batch: list[StoredArticle] = []
     worker_count = default_workers() if workers is None else workers
     for result in _fingerprinted(base, files, worker_count, max(1, chunk_size)):
         first, second = result
@@ -305,23 +306,21 @@ def bootstrap(
         # Every outlet post teaches its slug, a duplicate file too.
         if outlet and record.kind == KIND_OUTLET and record.slug:
             slug_counts.setdefault(outlet, Counter())[record.slug] += 1
-        if record.code in seen:
+        kept = batch.get(record.code) or store.get(record.code)
+        # (The same file recorded already: by a bootstrap that was killed half-way.)
+        if kept is not None and kept.path != record.path:
             stats.duplicate_codes.setdefault(record.code, []).append(record.path)
             logger.info(
-                "Archive holds article %s twice: keeping %s, ignoring %s",
-                record.code,
-                seen[record.code],
-                record.path,
+                "Archive holds article %s twice: keeping %s, ignoring %s", record.code, kept.path, record.path
             )
             continue
-        seen[record.code] = record.path
-        batch.append(record)
+        batch[record.code] = record
         if len(batch) >= batch_size:
-            stats.posts += store.add_many(batch)
-            batch = []
+            stats.posts += store.add_many(batch.values())
+            batch = {}
     with store.transaction():
         if batch:
-            stats.posts += store.add_many(batch)
+            stats.posts += store.add_many(batch.values())
         for outlet, counts in sorted(slug_counts.items()):
             # most_common keeps first-seen order among equal counts.
             slug = counts.most_common(1)[0][0]

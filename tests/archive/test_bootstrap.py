@@ -496,6 +496,21 @@ def test_bootstrap_batches_commit_as_they_go(archive: Path, tmp_path: Path) -> N
         assert stats.posts == store.count() == 12
 
 
+def test_a_bootstrap_again_after_one_killed_half_way_counts_no_false_duplicates(
+    archive: Path, tmp_path: Path
+) -> None:
+    """The batches a killed bootstrap committed are in the store; doing it again records
+    the same files again, and only the real second files of a code are duplicates (with a
+    batch of 2, duplicates are found in the store as well as in the batch in hand)."""
+    with SQLiteStore(tmp_path / "seen.db") as store:
+        first = bootstrap(store, archive, workers=1, batch_size=2, chunk_size=2)
+        again = bootstrap(store, archive, workers=1, batch_size=2, chunk_size=2)
+        assert again.posts == first.posts == store.count() == 12
+        assert again.duplicate_codes == first.duplicate_codes and len(again.duplicate_codes) == 2
+        kept = store.get("202204211380011111")
+        assert kept is not None and kept.path == "old_post/2022-04-21-202204211380011111.md"
+
+
 def test_bootstrap_of_an_empty_archive(tmp_path: Path) -> None:
     store = MemoryStore()
     stats = bootstrap(store, tmp_path)
