@@ -41,6 +41,7 @@ def article_dict(article: Article) -> dict[str, Any]:
     assert data.pop("date") is None, "the parser must leave date to the pipeline"
     assert data.pop("base_url") in ("", article.url)
     assert data.pop("fingerprint") is None, "the fingerprint is the dedup step's"
+    assert data.pop("body_cleaned") is False, "cleaning is the clean step's"
     return data
 
 
