@@ -15,12 +15,12 @@ import hashlib
 import html
 import operator
 import re
-import sys
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from itertools import chain, compress
+from typing import Any, cast
 
 from newscrawler.ids import is_code
 
@@ -53,12 +53,24 @@ _DATELINE_RE = re.compile(
 _NOT_ALNUM_RE = re.compile(r"[\W_]+")
 # A figure: a run of decimal digits (any script: ASCII, full-width ...) with its decimal
 # part, and the minus sign right before it unless that follows a Latin letter or a digit
-# (COVID-19, 2022-04-21: a hyphen, not a sign).
-_SIGNED_FIGURE_RE = re.compile(r"(?:(?<![0-9A-Za-z０-９Ａ-Ｚａ-ｚ])[-−－﹣])?\d+(?:[.．]\d+)?")
-# The same for the many texts without a minus sign or hyphen (twice as fast).
-_FIGURE_RE = re.compile(r"\d+(?:[.．]\d+)?")
+# (COVID-19, 2022-04-21: a hyphen, not a sign). Found in two steps, each a fast scan: the
+# figures without their signs, then the signs (few) that belong to the figure right after them.
+# (Each pattern starts with a character class, not a repeat nor a look-behind, so that the
+# regex engine skips to the next candidate character in a C loop instead of trying a match
+# at every position: \d\d* is \d+, and the look-behind is taken after the sign.)
+_FIGURE_RE = re.compile(r"\d\d*(?:[.．]\d+)?")
+_SIGN_RE = re.compile(r"[-−－﹣](?<![0-9A-Za-z０-９Ａ-Ｚａ-ｚ].)(?=\d)")
+_NOT_BEFORE_SIGN = frozenset(
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ"
+)
 _MINUS_SIGNS = "-−－﹣"
-_ALNUM_RUN_RE = re.compile(r"[^\W_]+")
+_ALNUM_RUN_RE = re.compile(r"[^\W_][^\W_]*")
+#: The commonest characters between the letters and digits of a text (none of them alphanumeric).
+_COMMON_GAPS = " ，。、；：“”（）《》%.,-:;()！？—\n"
+# Full-width ASCII forms (２０２６, ＡＢＣ): the usual reason a text is not NFKC already.
+_FULL_WIDTH_RE = re.compile("[\uff01-\uff5e][\uff01-\uff5e]*")
+_FULL_WIDTH = {code: unicodedata.normalize("NFKC", chr(code)) for code in range(0xFF01, 0xFF5F)}
 _COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _INVISIBLE_RE = re.compile(r"<(script|style|template)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.DOTALL | re.IGNORECASE)
 _TAG_RE = re.compile(r"</?[A-Za-z][^>]*>")
@@ -90,23 +102,86 @@ def _strip_attributions(text: str) -> str:
     parentheses and editor line: the first step of :func:`normalize_text` and :func:`figures`."""
     text = _DATELINE_RE.sub("", text, count=1)
     if "(" in text or "（" in text:
-        text = _SOURCE_RE.sub("", text)
+        text = _without_sources(text)
     if "编辑" in text or "校对" in text or "审校" in text:
-        text = _EDITOR_RE.sub("", text)
+        text = _without_editor_line(text)
     return text
+
+
+def _without_sources(text: str) -> str:
+    """``_SOURCE_RE.sub("", text)``, trying a match only where one can start: at the
+    opening parentheses (found by ``str.find``), not at every character."""
+    pieces = []
+    kept = 0  # the end of the last match
+    ascii_at, wide_at = text.find("("), text.find("（")
+    while ascii_at >= 0 or wide_at >= 0:
+        at = ascii_at if wide_at < 0 or 0 <= ascii_at < wide_at else wide_at
+        match = _SOURCE_RE.match(text, at)
+        if match is None:
+            resume = at + 1
+        else:
+            pieces.append(text[kept:at])
+            kept = resume = match.end()
+        if 0 <= ascii_at < resume:
+            ascii_at = text.find("(", resume)
+        if 0 <= wide_at < resume:
+            wide_at = text.find("（", resume)
+    if not pieces:
+        return text
+    pieces.append(text[kept:])
+    return "".join(pieces)
+
+
+def _without_editor_line(text: str) -> str:
+    """``_EDITOR_RE.sub("", text)``, searching only where a match can start: it holds one
+    colon and runs to the end, so its colon is the last one of the text, and its keyword
+    (2 or 4 characters) ends where the white space before that colon starts."""
+    colon = max(text.rfind(":"), text.rfind("："))
+    if colon < 0:
+        return text
+    start = colon
+    while start > 0 and text[start - 1].isspace():  # \s is str.isspace
+        start -= 1
+    match = _EDITOR_RE.search(text, max(0, start - 4))
+    return text if match is None else text[: match.start()] + text[match.end() :]
 
 
 def _alnum(text: str) -> str:
     """The letters and digits of *text*, NFKC, lower case (the rest of :func:`normalize_text`)."""
-    # Joining the runs of letters and digits is faster than deleting the many short gaps.
-    text = "".join(_ALNUM_RUN_RE.findall(text))
-    # NFKC on what is left (full-width letters and digits, compatibility forms);
-    # CJK text usually is NFKC already, and the check is much cheaper than the normalization.
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+    # The punctuation and white space of most texts, each deleted in a C loop (no string per
+    # run of letters, as a regex would make); then the regex for what else is left, if any.
+    for char in _COMMON_GAPS:
+        if char in text:
+            text = text.replace(char, "")
+    if not text.isalnum():
+        text = "".join(_ALNUM_RUN_RE.findall(text))
+    # NFKC on what is left (full-width letters and digits, compatibility forms); CJK text
+    # usually is NFKC already, and the check is much cheaper than the normalization.
+    if unicodedata.is_normalized("NFKC", text):
+        if "\u0130" not in text:
+            # Lower casing keeps letters and digits letters and digits, but for "İ" ("i" +
+            # combining dot): tests/dedup/test_fingerprint.py checks it of every character.
+            return text.lower()
+    else:
+        text = _nfkc(text)
     text = text.lower()
     # NFKC and lower casing may leave a few non-alphanumerics (1/2 -> "1⁄2", "İ" -> "i" + combining dot).
     return text if text.isalnum() else _NOT_ALNUM_RE.sub("", text)
+
+
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)`` of a text that is not NFKC, faster for the usual ones."""
+    # Mostly for full-width letters and digits: each replaced by its NFKC form, the text is
+    # compatibility-equivalent to *text*, so it is NFKC(text) if it is normalized (the check
+    # is exact); a tenth of the time of the normalization.
+    candidate = _FULL_WIDTH_RE.sub(_half_width, text)
+    if candidate != text and unicodedata.is_normalized("NFKC", candidate):
+        return candidate
+    return unicodedata.normalize("NFKC", text)
+
+
+def _half_width(match: re.Match[str]) -> str:
+    return match.group().translate(_FULL_WIDTH)
 
 
 def text_hash(text: str) -> str:
@@ -142,14 +217,45 @@ def figures(text: str) -> tuple[str, ...]:
 
 
 def _figures(stripped: str) -> tuple[str, ...]:
-    signed = "-" in stripped or "−" in stripped or "－" in stripped or "﹣" in stripped
-    found: list[str] = (_SIGNED_FIGURE_RE if signed else _FIGURE_RE).findall(stripped)
+    signs = _sign_positions(stripped)
+    if not signs:
+        found: list[str] = _FIGURE_RE.findall(stripped)
+    else:
+        # The figures between the signs; each sign is followed by a digit, so the first
+        # figure after it starts right after it.
+        found = _FIGURE_RE.findall(stripped, 0, signs[0])
+        ends = [*signs[1:], len(stripped)]
+        for start, end in zip(signs, ends, strict=True):
+            after = _FIGURE_RE.findall(stripped, start + 1, end)
+            after[0] = stripped[start] + after[0]
+            found += after
     # Most texts need neither of these steps: one check of all the figures at once.
     if not "".join(found).isascii():
         found = [raw if raw.isascii() else _ascii_figure(raw) for raw in found]
     if max(map(len, found), default=0) >= 18:
         found = [value for value in found if len(value) != 18 or not is_code(value)]
     return tuple(found)
+
+
+def _sign_positions(text: str) -> list[int]:
+    """The positions of the minus signs that are part of a figure (``_SIGN_RE``), in order."""
+    positions: list[int] = []
+    for sign in _MINUS_SIGNS:
+        at = text.find(sign)
+        if at >= 0 and text.count(sign) > 16:  # many hyphens (a rule, dates): the regex, a C loop
+            return [match.start() for match in _SIGN_RE.finditer(text)]
+        while at >= 0:
+            after = at + 1
+            # _SIGN_RE's look-ahead (\d is str.isdecimal) and look-behind, on one character each.
+            if (
+                after < len(text)
+                and text[after].isdecimal()
+                and (at == 0 or text[at - 1] not in _NOT_BEFORE_SIGN)
+            ):
+                positions.append(at)
+            at = text.find(sign, after)
+    positions.sort()
+    return positions
 
 
 def _ascii_figure(raw: str) -> str:
@@ -165,64 +271,164 @@ def figures_digest(values: Iterable[str]) -> int:
     return int.from_bytes(hashlib.blake2b(",".join(values).encode("ascii"), digest_size=8).digest(), "big")
 
 
-def _pair_keys(norm: str) -> set[int]:
-    """The 2-character shingles of *norm* as 64-bit keys: the UTF-32 code units of the
-    pair read as one native integer (a C loop, no string per window)."""
-    raw = norm.encode("utf-32-le", "surrogatepass")  # 4 bytes a character
+_PAIR_RE = re.compile(r"..", re.DOTALL)
+_ALL_BITS = (1 << 64) - 1
+_BLAKE2B_8 = hashlib.blake2b(digest_size=8)
+# Pair keys (see _pair_keys) by code unit size: the encoding, and the array type code of
+# a pair (two code units).
+_ENCODINGS = {2: "utf-16-le", 4: "utf-32-le"}
+_PAIR_TYPECODES = {
+    2: next(c for c in "IL" if array(c).itemsize == 4),
+    4: next(c for c in "LQ" if array(c).itemsize == 8),
+}
+
+
+def _low_halves(unit: int, pairs: int) -> int:
+    """A mask of the first code unit of each of *pairs* pairs of *unit*-byte code units."""
+    return int.from_bytes((b"\xff" * unit + b"\x00" * unit) * pairs, "little")
+
+
+#: The mask for texts of up to 8,192 characters (longer ones make their own).
+_LOW_HALVES = {unit: _low_halves(unit, 8192) for unit in _ENCODINGS}
+
+
+def _mix(raw: bytes, unit: int) -> bytes:
+    """Each pair of *unit*-byte little-endian code units of *raw*, ``first, second``, as
+    ``first ^ second, second``: a bijection, its own inverse (big-integer operations on
+    all pairs at once)."""
+    mask = _LOW_HALVES[unit]
+    if mask.bit_length() < 8 * len(raw):
+        mask = _low_halves(unit, len(raw) // (2 * unit) + 1)
+    lanes = int.from_bytes(raw, "little")
+    return (lanes ^ (lanes >> 8 * unit) & mask).to_bytes(len(raw), "little")
+
+
+def _pair_keys(norm: str) -> tuple[set[int], int]:
+    """The 2-character shingles of *norm* as integer keys, and the code unit size they
+    were made with: the UTF-16 code units of the pair (UTF-32 when the text has characters
+    beyond the BMP) read as one little-endian integer, the first unit XORed with the second
+    (C loops, no string per window; mixed, the pairs of one first character spread over the
+    slots of the set and of the cache instead of piling up in a few). The keys of the two
+    sizes differ: a UTF-16 key is below 2**32, a UTF-32 one is not."""
     n = len(norm)
-    keys = set(array("Q", raw[: 8 * (n // 2)]))  # windows at even offsets
-    keys.update(array("Q", raw[4 : 4 + 8 * ((n - 1) // 2)]))  # and at odd ones
-    return keys
+    raw = norm.encode("utf-16-le", "surrogatepass")
+    unit = 2
+    if len(raw) != 2 * n:  # surrogate pairs
+        raw = norm.encode("utf-32-le", "surrogatepass")
+        unit = 4
+    # The windows at even offsets, then those at odd ones.
+    windows = raw[: 2 * unit * (n // 2)] + raw[unit : unit + 2 * unit * ((n - 1) // 2)]
+    return set(array(_PAIR_TYPECODES[unit], _mix(windows, unit))), unit
 
 
-def _pair_of(key: int) -> str:
-    return key.to_bytes(8, sys.byteorder).decode("utf-32-le", "surrogatepass")
+def _pairs_of(keys: list[int], unit: int) -> list[str]:
+    """The shingles of pair keys (see :func:`_pair_keys`), in order: the same steps back."""
+    raw = _mix(array(_PAIR_TYPECODES[unit], keys).tobytes(), unit)
+    return _PAIR_RE.findall(raw.decode(_ENCODINGS[unit], "surrogatepass"))
+
+
+def _windows(norm: str, k: int) -> set[str]:
+    """The set of overlapping *k*-character windows of *norm* (the whole text when shorter than *k*)."""
+    if len(norm) <= k:
+        return {norm}
+    if k == 1:
+        return set(norm)
+    windows: Iterable[str] = norm[: len(norm) - k + 1]
+    for offset in range(1, k):
+        windows = map(operator.add, windows, norm[offset:])
+    return set(windows)
+
+
+def _weighted_digests(shingles: list[str]) -> list[bytes]:
+    """Each shingle's BLAKE2b digest (8 bytes), repeated ``DIGIT_WEIGHT`` times when the
+    shingle holds a digit (not ``isalpha``): one 8-byte row per unit of weight."""
+    # Copying an 8-byte BLAKE2b state is 2-3x faster than constructing one per shingle;
+    # the digest itself (one compression) is most of the rest.
+    new_state = _BLAKE2B_8.copy
+    rows = []
+    for shingle in shingles:
+        state = new_state()
+        state.update(shingle.encode())
+        digest = state.digest()
+        rows.append(digest if shingle.isalpha() else digest * DIGIT_WEIGHT)
+    return rows
+
+
+def _majority(blob: bytes) -> int:
+    """The 64-bit value whose bit *i* is set when more than half of the 8-byte rows of *blob*
+    (each read big-endian) have it set.
+
+    The rows' 64 column sums, bit-sliced: the rows as one big integer, folded in half
+    again and again, each time adding the upper half's rows to the lower half's with
+    a ripple-carry adder on bit planes (plane *j*: bit *j* of every count), down to one
+    row; then a bit-sliced comparison with the threshold. A few hundred big-integer
+    operations, and no population count.
+    """
+    total = len(blob) >> 3
+    if total == 1:
+        return int.from_bytes(blob, "big")
+    # The first fold on the bytes: the last *rows* rows (a power of two, at least half of them)
+    # and the others above them.
+    rows = 1 << ((total - 1).bit_length() - 1)
+    cut = len(blob) - (rows << 3)
+    a, b = int.from_bytes(blob[cut:], "big"), int.from_bytes(blob[:cut], "big")
+    planes = [a ^ b]
+    carry = a & b
+    while rows > 1:
+        planes.append(carry)
+        rows >>= 1
+        shift = rows << 6
+        low = (1 << shift) - 1
+        plane = planes[0]
+        a, b = plane & low, plane >> shift
+        carry = a & b
+        planes[0] = a ^ b
+        for j in range(1, len(planes)):
+            plane = planes[j]
+            a, b = plane & low, plane >> shift
+            either = a ^ b
+            planes[j] = either ^ carry
+            carry = (a & b) | (carry & either)
+    planes.append(carry)
+    # Bit i set when count_i >= total // 2 + 1 (that is, 2 * count_i > total), from the top plane down.
+    threshold = (total >> 1) + 1
+    above, equal = 0, _ALL_BITS
+    for j in range(len(planes) - 1, -1, -1):
+        if threshold >> j & 1:
+            equal &= planes[j]
+        else:
+            above |= equal & planes[j]
+            equal &= ~planes[j]
+    return above | equal
 
 
 def _simhash_normalized(norm: str, k: int, cache: MutableMapping[Any, bytes] | None) -> int:
     if not norm:
         return 0
-    # The set of overlapping k-character windows (the whole text when shorter than k),
-    # each as a key of the cache: an int for pairs (see _pair_keys), else the string.
-    shingle_of: Callable[[Any], str]
+    # The set of overlapping k-character windows, each as a key of the cache: an int for
+    # pairs (see _pair_keys), else the string.
+    shingles: set[Any]
+    unit = 0
     if k == 2 and len(norm) > 2:
-        shingles: set[Any] = _pair_keys(norm)
-        shingle_of = _pair_of
-    elif len(norm) > k:
-        windows: Iterable[str] = norm[: len(norm) - k + 1]
-        for offset in range(1, k):
-            windows = map(operator.add, windows, norm[offset:])
-        shingles = set(windows)
-        shingle_of = str
+        shingles, unit = _pair_keys(norm)
     else:
-        shingles = {norm}
-        shingle_of = str
+        shingles = _windows(norm, k)
     # key -> the shingle's digest, repeated DIGIT_WEIGHT times when the shingle holds a
     # digit (one 8-byte row per unit of weight).
-    weighted: MutableMapping[Any, bytes] = cache if cache is not None else {}
-    # Copying an 8-byte BLAKE2b state is 2-3x faster than constructing one per shingle.
-    new_state = hashlib.blake2b(digest_size=8).copy
-    # (set.difference with a dict looks each shingle up: it does not walk the cache.)
-    for key in shingles.difference(weighted):
-        shingle = shingle_of(key)
-        state = new_state()
-        state.update(shingle.encode("utf-8"))
-        weighted[key] = state.digest() if shingle.isalpha() else state.digest() * DIGIT_WEIGHT
-    blob = b"".join(map(weighted.__getitem__, shingles))
-    total = len(blob) // 8
-    # Weighted column sums of the (total x 64) bit matrix of the rows: for each
-    # byte position, that byte of every row as one big integer, masked to one
-    # bit per byte and popcounted.
-    masks = [int.from_bytes(bytes([1 << bit]) * total, "big") for bit in range(7, -1, -1)]
-    value = 0
-    shift = 64
-    for position in range(8):
-        column = int.from_bytes(blob[position::8], "big")
-        for mask in masks:
-            shift -= 1
-            if 2 * (column & mask).bit_count() > total:
-                value |= 1 << shift
-    return value
+    if cache is None:
+        keys: list[Any] = list(shingles)
+        blob = b"".join(_weighted_digests(_pairs_of(keys, unit) if unit else keys))
+    else:
+        # One look-up per shingle, in a C loop (in a large cache each costs a few cache misses).
+        found = list(map(cache.get, shingles))
+        try:
+            blob = b"".join(cast("list[bytes]", found))  # None (TypeError) for a shingle not in it
+        except TypeError:  # some are not in the cache (the common case in a crawl: new names, new figures)
+            missing: list[Any] = list(compress(shingles, map(operator.not_, found)))  # the set's order again
+            rows = _weighted_digests(_pairs_of(missing, unit) if unit else missing)
+            cache.update(zip(missing, rows, strict=True))
+            blob = b"".join(chain(filter(None, found), rows))
+    return _majority(blob)
 
 
 def simhash(text: str, k: int = SHINGLE_K, cache: MutableMapping[Any, bytes] | None = None) -> int:

@@ -9,6 +9,7 @@ which must still merge.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from scrapy.exceptions import DropItem
 from newscrawler.dedup.fingerprint import (
     NEAR_MAX_DISTANCE,
     Fingerprint,
+    _strip_attributions,
     figures,
     figures_digest,
     fingerprint,
@@ -32,7 +34,14 @@ from newscrawler.dedup.fingerprint import (
 )
 from newscrawler.dedup.store.base import StoredArticle, find_duplicate
 from newscrawler.dedup.store.memory import MemoryStore
-from tests.dedup.test_fingerprint import FIGURES_DIFFER, MUST_MERGE, SOLAR
+from tests.dedup.test_fingerprint import (
+    FIGURES_DIFFER,
+    MUST_MERGE,
+    SOLAR,
+    _reference_frozen_figures,
+    _reference_frozen_normalize_text,
+    _reference_frozen_strip_attributions,
+)
 from tests.pipelines.test_chain import Chain, make
 
 # --------------------------------------------------------------------------- figures()
@@ -436,3 +445,30 @@ def test_records_without_figures_only_merge_exactly_in_the_pipeline(tmp_path: Pa
     item = chain.run(make("202205101380000001", date_raw="2022-05-10 09:00:00", body_raw=f"<p>{edited}</p>"))
     assert item.code == "202205101380000001"  # written: the near match cannot be confirmed
     assert chain.stat("duplicates/content_near") == 0
+
+
+# --------------------------------------------------------------------------- against the frozen reference
+
+#: The characters that decide a figure: digits of three scripts, the minus signs and hyphens,
+#: the decimal points, the Latin letters before which a hyphen is no sign, and a CJK one.
+FIGURE_ALPHABET = ["1", "２", "٣", "-", "－", "−", ".", "．", "a", "Ａ", "中"]
+#: The pieces of attributions, datelines and editor lines (_strip_attributions).
+ATTRIBUTION_TOKENS = ["(", "（", ")", "）", "来源", ":", "：", " ", "\n", "编辑", "记者", "1", "中", "电"]
+
+
+def test_figures_of_every_short_string_match_the_frozen_reference() -> None:
+    """Every string of up to 5 characters of FIGURE_ALPHABET (177,156 strings)."""
+    for length in range(6):
+        for chars in itertools.product(FIGURE_ALPHABET, repeat=length):
+            text = "".join(chars)
+            assert figures(text) == _reference_frozen_figures(text), text
+
+
+def test_attributions_of_every_short_string_match_the_frozen_reference() -> None:
+    """Every sequence of up to 4 ATTRIBUTION_TOKENS (41,371 texts): the removals, and what follows them."""
+    for length in range(5):
+        for tokens in itertools.product(ATTRIBUTION_TOKENS, repeat=length):
+            text = "".join(tokens)
+            assert _strip_attributions(text) == _reference_frozen_strip_attributions(text), text
+            assert normalize_text(text) == _reference_frozen_normalize_text(text), text
+            assert figures(text) == _reference_frozen_figures(text), text

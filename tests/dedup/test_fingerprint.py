@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import operator
 import os
+import random
+import re
 import subprocess
 import sys
+import unicodedata
+from array import array
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newscrawler.dedup import fingerprint as fp
 from newscrawler.dedup.fingerprint import (
     DIGIT_WEIGHT,
     NEAR_MAX_DISTANCE,
     NEAR_MIN_CHARS,
+    SHINGLE_K,
+    Fingerprint,
     figures,
+    figures_digest,
     fingerprint,
     hamming,
     html_to_text,
@@ -25,7 +37,8 @@ from newscrawler.dedup.fingerprint import (
     simhash,
     text_hash,
 )
-from tests.conftest import REPO
+from newscrawler.ids import is_code
+from tests.conftest import REPO, examples
 
 ROOT = REPO
 
@@ -273,11 +286,6 @@ def test_normalize_text_is_idempotent_and_alphanumeric(text: str) -> None:
 
 def _reference_normalize(text: str) -> str:
     """normalize_text's steps as its docstring states them, without its shortcuts."""
-    import re
-    import unicodedata
-
-    from newscrawler.dedup import fingerprint as fp
-
     text = fp._DATELINE_RE.sub("", text, count=1)
     text = fp._SOURCE_RE.sub("", text)
     text = fp._EDITOR_RE.sub("", text)
@@ -417,3 +425,488 @@ def test_html_to_text() -> None:
     )
     assert html_to_text(body) == "公司 公告&说明 第二段 1 < 2"
     assert html_to_text("纯文本，无标签") == "纯文本，无标签"
+
+
+# --------------------------------------------------------------------------- golden equivalence
+#
+# FROZEN REFERENCE: a verbatim copy of newscrawler/dedup/fingerprint.py as it was before its
+# speed-up (commit 8a3f623), every function renamed ``_reference_frozen_*`` and every regex
+# ``_REFERENCE_FROZEN_*``. Fingerprints are stored across runs, so the module must give the
+# same text, hashes, figures and SimHash as this copy for every input. Do not "fix" or
+# speed up this copy: it is the definition the fast code is checked against.
+
+_REFERENCE_FROZEN_SOURCE_RE = re.compile(
+    r"[(（]\s*(?:(?:(?:文章|原文|本文|稿件)?来源\s*[:：][^()（）]{0,40})"  # （文章来源：财联社）
+    r"|(?:(?:记者|通讯员|作者|编辑|责任编辑)[^()（）]{0,30})"  # （记者 张三）
+    r"|(?:[a-z]{2})?\d{5,6}(?:\.[a-z]{2})?)\s*[)）]",  # stock codes: (000338.SZ), (SH600519), (00700.HK)
+    re.IGNORECASE,
+)
+_REFERENCE_FROZEN_EDITOR_RE = re.compile(
+    r"(?:责任编辑|编辑|校对|审校)\s*[:：]\s*[^\s,，.。;；:：()（）]{1,12}\s*$"
+)
+_REFERENCE_FROZEN_DATELINE_RE = re.compile(
+    r"\A\s*[^\W_]{1,16}?(?:\d{1,2}月\d{1,2}日)?(?:电|讯)(?:\s*[(（][^()（）]{0,30}[)）])?"
+    r"(?:\s*[,，:：]|\s+|(?<=[)）]))"
+)
+_REFERENCE_FROZEN_NOT_ALNUM_RE = re.compile(r"[\W_]+")
+_REFERENCE_FROZEN_SIGNED_FIGURE_RE = re.compile(
+    r"(?:(?<![0-9A-Za-z０-９Ａ-Ｚａ-ｚ])[-−－﹣])?\d+(?:[.．]\d+)?"
+)
+_REFERENCE_FROZEN_FIGURE_RE = re.compile(r"\d+(?:[.．]\d+)?")
+_REFERENCE_FROZEN_MINUS_SIGNS = "-−－﹣"
+_REFERENCE_FROZEN_ALNUM_RUN_RE = re.compile(r"[^\W_]+")
+_REFERENCE_FROZEN_COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_REFERENCE_FROZEN_INVISIBLE_RE = re.compile(
+    r"<(script|style|template)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.DOTALL | re.IGNORECASE
+)
+_REFERENCE_FROZEN_TAG_RE = re.compile(r"</?[A-Za-z][^>]*>")
+
+
+def _reference_frozen_html_to_text(body_html: str) -> str:
+    text = _REFERENCE_FROZEN_COMMENT_RE.sub(" ", body_html)
+    text = _REFERENCE_FROZEN_INVISIBLE_RE.sub(" ", text)
+    text = _REFERENCE_FROZEN_TAG_RE.sub(" ", text)
+    return " ".join(html.unescape(text).split())
+
+
+def _reference_frozen_normalize_text(text: str) -> str:
+    return _reference_frozen_alnum(_reference_frozen_strip_attributions(text))
+
+
+def _reference_frozen_strip_attributions(text: str) -> str:
+    text = _REFERENCE_FROZEN_DATELINE_RE.sub("", text, count=1)
+    if "(" in text or "（" in text:
+        text = _REFERENCE_FROZEN_SOURCE_RE.sub("", text)
+    if "编辑" in text or "校对" in text or "审校" in text:
+        text = _REFERENCE_FROZEN_EDITOR_RE.sub("", text)
+    return text
+
+
+def _reference_frozen_alnum(text: str) -> str:
+    text = "".join(_REFERENCE_FROZEN_ALNUM_RUN_RE.findall(text))
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = text.lower()
+    return text if text.isalnum() else _REFERENCE_FROZEN_NOT_ALNUM_RE.sub("", text)
+
+
+def _reference_frozen_text_hash(text: str) -> str:
+    return hashlib.sha256(_reference_frozen_normalize_text(text).encode("utf-8")).hexdigest()
+
+
+def _reference_frozen_figures(text: str) -> tuple[str, ...]:
+    return _reference_frozen_figures_of_stripped(_reference_frozen_strip_attributions(text))
+
+
+def _reference_frozen_figures_of_stripped(stripped: str) -> tuple[str, ...]:
+    signed = "-" in stripped or "−" in stripped or "－" in stripped or "﹣" in stripped
+    found: list[str] = (
+        _REFERENCE_FROZEN_SIGNED_FIGURE_RE if signed else _REFERENCE_FROZEN_FIGURE_RE
+    ).findall(stripped)
+    if not "".join(found).isascii():
+        found = [raw if raw.isascii() else _reference_frozen_ascii_figure(raw) for raw in found]
+    if max(map(len, found), default=0) >= 18:
+        found = [value for value in found if len(value) != 18 or not is_code(value)]
+    return tuple(found)
+
+
+def _reference_frozen_ascii_figure(raw: str) -> str:
+    return "".join(
+        str(unicodedata.decimal(char))
+        if char.isdecimal()
+        else "-"
+        if char in _REFERENCE_FROZEN_MINUS_SIGNS
+        else "."
+        for char in raw
+    )
+
+
+def _reference_frozen_figures_digest(values: Iterable[str]) -> int:
+    return int.from_bytes(hashlib.blake2b(",".join(values).encode("ascii"), digest_size=8).digest(), "big")
+
+
+def _reference_frozen_pair_keys(norm: str) -> set[int]:
+    raw = norm.encode("utf-32-le", "surrogatepass")
+    n = len(norm)
+    keys = set(array("Q", raw[: 8 * (n // 2)]))
+    keys.update(array("Q", raw[4 : 4 + 8 * ((n - 1) // 2)]))
+    return keys
+
+
+def _reference_frozen_pair_of(key: int) -> str:
+    return key.to_bytes(8, sys.byteorder).decode("utf-32-le", "surrogatepass")
+
+
+def _reference_frozen_simhash_normalized(norm: str, k: int, cache: MutableMapping[Any, bytes] | None) -> int:
+    if not norm:
+        return 0
+    shingle_of: Callable[[Any], str]
+    if k == 2 and len(norm) > 2:
+        shingles: set[Any] = _reference_frozen_pair_keys(norm)
+        shingle_of = _reference_frozen_pair_of
+    elif len(norm) > k:
+        windows: Iterable[str] = norm[: len(norm) - k + 1]
+        for offset in range(1, k):
+            windows = map(operator.add, windows, norm[offset:])
+        shingles = set(windows)
+        shingle_of = str
+    else:
+        shingles = {norm}
+        shingle_of = str
+    weighted: MutableMapping[Any, bytes] = cache if cache is not None else {}
+    new_state = hashlib.blake2b(digest_size=8).copy
+    for key in shingles.difference(weighted):
+        shingle = shingle_of(key)
+        state = new_state()
+        state.update(shingle.encode("utf-8"))
+        weighted[key] = state.digest() if shingle.isalpha() else state.digest() * DIGIT_WEIGHT
+    blob = b"".join(map(weighted.__getitem__, shingles))
+    total = len(blob) // 8
+    masks = [int.from_bytes(bytes([1 << bit]) * total, "big") for bit in range(7, -1, -1)]
+    value = 0
+    shift = 64
+    for position in range(8):
+        column = int.from_bytes(blob[position::8], "big")
+        for mask in masks:
+            shift -= 1
+            if 2 * (column & mask).bit_count() > total:
+                value |= 1 << shift
+    return value
+
+
+def _reference_frozen_simhash(
+    text: str, k: int = SHINGLE_K, cache: MutableMapping[Any, bytes] | None = None
+) -> int:
+    if k < 1:
+        raise ValueError(f"shingle length must be positive, got {k}")
+    return _reference_frozen_simhash_normalized(_reference_frozen_normalize_text(text), k, cache)
+
+
+def _reference_frozen_fingerprint(text: str, cache: MutableMapping[Any, bytes] | None = None) -> Fingerprint:
+    stripped = _reference_frozen_strip_attributions(text)
+    norm = _reference_frozen_alnum(stripped)
+    if not norm:
+        return Fingerprint("", None, 0, None)
+    digest = hashlib.sha256(norm.encode("utf-8")).hexdigest()
+    if len(norm) < NEAR_MIN_CHARS:
+        return Fingerprint(digest, None, len(norm), None)
+    near = _reference_frozen_simhash_normalized(norm, SHINGLE_K, cache)
+    return Fingerprint(
+        digest,
+        near,
+        len(norm),
+        _reference_frozen_figures_digest(_reference_frozen_figures_of_stripped(stripped)),
+    )
+
+
+# ----------------------------------------------------------------- the module against the frozen reference
+
+#: Shingle lengths compared (2 is the one fingerprints use).
+GOLDEN_KS = (1, 2, 3, 5)
+
+
+class _Caches:
+    """Caches reused across texts, one per shingle length, for the module and for the reference."""
+
+    def __init__(self) -> None:
+        self.new: dict[int, dict[Any, bytes]] = {k: {} for k in GOLDEN_KS}
+        self.ref: dict[int, dict[Any, bytes] | None] = {k: {} for k in GOLDEN_KS}
+
+
+def _assert_matches_reference(
+    text: str, caches: _Caches | None = None, ks: Iterable[int] = GOLDEN_KS
+) -> None:
+    """Every output of the module for *text* (and for its :func:`html_to_text`) equals the
+    frozen reference's. With *caches*: the module both without and with its caches, against
+    the reference with its own (cached values are the same values: the reference's tests)."""
+    ref = caches.ref if caches is not None else dict.fromkeys(GOLDEN_KS, None)
+    plain = html_to_text(text)
+    assert plain == _reference_frozen_html_to_text(text)
+    for value in (text, plain):
+        assert normalize_text(value) == _reference_frozen_normalize_text(value)
+        assert text_hash(value) == _reference_frozen_text_hash(value)
+        found = figures(value)
+        assert found == _reference_frozen_figures(value)
+        assert figures_digest(found) == _reference_frozen_figures_digest(found)
+        expected = _reference_frozen_fingerprint(value, ref[SHINGLE_K])
+        assert fingerprint(value) == expected
+        if caches is not None:
+            assert fingerprint(value, caches.new[SHINGLE_K]) == expected
+    for k in ks:
+        expected_hash = _reference_frozen_simhash(text, k, ref[k])
+        assert simhash(text, k) == expected_hash, k
+        if caches is not None:
+            assert simhash(text, k, caches.new[k]) == expected_hash, k
+
+
+#: Explicit edge cases: empty and tiny texts, digits of every kind, minus signs and
+#: hyphens, astral characters, mixed scripts, compatibility forms, markup, attributions.
+GOLDEN_EDGE_CASES = [
+    "",
+    " ",
+    "\n\t\u3000\xa0",
+    "a",
+    "A",
+    "中",
+    "1",
+    "１",
+    "ab",
+    "a1",
+    "12",
+    "中国",
+    "abc",
+    "2022年4月",
+    "0123456789" * 30,
+    "１２３４５６７８９０" * 12,
+    "٣٫٥ ١٢٣ ۱۲۳ १२३ ๑๒๓ 𝟏𝟐𝟑 ①② ²³ ½ ¼ Ⅻ ⅷ 〇 十二",
+    "涨跌幅-1.2%，跌幅－０.５％，变动−3，﹣4，--5，-.5，1.-2，a-1，Ａ-1，１-2，COVID-19，2022-04-21",
+    "-1 − 2 －3 ﹣4 -",
+    "3.50%与3.5%，第007号，3,245.67万股，版本3.5.1，3．5，3．",
+    "见NW202604211380000001，编号110101199003071234，202604211380000001与999904211380000001",
+    "📈涨停🚀" * 20,
+    "𠀀𠀁𪚥𠮷" * 30 + "𝟘𝟙",
+    "👨‍👩‍👧 🇨🇳 e\u0301 \u200d\u200c\ufeff",
+    "Apple苹果Ωμ Россия ไทย العربية 한국어 カタカナ ｶﾀｶﾅ ﬁﬂ ß İstanbul ǅ Ⅳ ㎏ ㍿",
+    "Tab\tand_under_score__x",
+    "\ud800\udfff lone surrogates \udc00中",
+    "财联社4月21日电，北向资金今日净买入52.36亿元。",
+    "新华社北京4月21日电（记者 张三）央行开展5000亿元MLF操作。",
+    "证券时报e公司讯，比亚迪（002594）拟回购10亿元，潍柴动力(000338.SZ)拟回购5亿元(SH600519)(00700.HK)。",
+    "公司拟回购10亿元。（文章来源：证券时报2026）\n责任编辑：王5",
+    "比亚迪公告回购。\n责任编辑：王五\n",
+    "校对：李四",
+    "审校 : 赵六  ",
+    "（来源：新浪财经）（原文来源: 财联社）(本文来源:X)(稿件来源：Y)（作者 某某）（通讯员 甲）（编辑 乙）",
+    '<p style="x">公司&nbsp;公告&amp;说明</p><!-- c --><script>var a="<p>广告</p>";</script><STYLE>p{}</STYLE>'
+    "<template>t</template><p>1 &lt; 2 &#x4e2d;&#20013; &bogus; &</p><br/><a href='x'>链接</a>",
+    "<!-- unclosed comment 中国 12",
+    "<script>unclosed 中国 12",
+    "< p>not a tag</ p><1>",
+    SOLAR,
+    RRR,
+    SOLAR * 40,
+    "".join(chr(c) for c in range(0x20, 0x3000, 7)),
+    "".join(chr(c) for c in range(0xFF00, 0xFFF0)),
+    # Many hyphens and minus signs (figures take another path), and signs in every context.
+    "-1" * 30,
+    "2022-04-21，" * 20 + "跌-5%，－６，−7",
+    "COVID-19，" * 20 + "-------- -3 ----",
+    "－１" * 20 + "﹣2" * 20 + "−3" * 20,
+    # Compatibility forms around full-width ones (NFKC takes another path).
+    "ｶﾞｷﾞ１２ＡＢ",
+    "ＡＢＣ①２３",
+    "Ａ\u0301Ｂ\u0308１",
+    "\u1100\u1161１２",
+    "１２３" * 50 + "ﬁ",
+    # Long texts beyond the BMP and within it (the pair keys of both kinds, long masks).
+    "中𠀀" * 5000,
+    "股份公司营业收入同比增长12.5%" * 700,
+]
+
+
+@pytest.mark.parametrize("text", GOLDEN_EDGE_CASES)
+def test_edge_cases_match_the_frozen_reference(text: str) -> None:
+    _assert_matches_reference(text)
+    _assert_matches_reference(text, _Caches())
+
+
+def test_shingle_length_is_still_checked() -> None:
+    for k in (0, -1):
+        with pytest.raises(ValueError):
+            simhash(SOLAR, k)
+        with pytest.raises(ValueError):
+            _reference_frozen_simhash(SOLAR, k)
+
+
+_GOLDEN_WORDS = [
+    "公司", "营业收入", "同比增长", "净利润", "北向资金", "净买入", "板块", "涨幅居前", "央行", "逆回购",
+    "中标利率", "一季度", "回购", "股份", "减持", "新能源汽车", "光伏", "风电", "装机", "亿千瓦时",
+    "分析人士", "认为", "市场", "万科A", "三一重工", "十分", "统一", "两成", "ST股", "A股", "LPR",
+]  # fmt: skip
+_GOLDEN_ODD = [
+    " ", "\n", "\t", "\u3000", "\xa0", "\r\n", "，", "。", "、", "；", "：", ":", "%", "％", "（", "）", "(", ")",
+    "“", "”", "【", "】", "-", "−", "－", "﹣", "+", ".", "．", ",", "_", "/", "&", "<", ">",
+    "📈", "🚀", "𠀀", "𪚥", "👨‍👩‍👧", "e\u0301", "\u200d", "ｶﾀｶﾅ", "ﬁ", "ß", "İ", "Ω", "ไทย", "한국",
+    "①", "²", "½", "Ⅻ", "〇", "٣٫٥", "१२", "𝟏𝟐", "１２．５", "ＡＢｃ",
+]  # fmt: skip
+_GOLDEN_MARKUP = [
+    "<p>", "</p>", "<br/>", "<strong>", "</strong>", '<a href="http://x/?a=1&b=2">', "</a>", "<!-- c -->",
+    "<!--", "-->", "<script>var a='<p>x</p>';</script>", "<style>p{}</style>", "<Script src=x>", "</script >",
+    "&nbsp;", "&amp;", "&lt;", "&#x4e2d;", "&#20013;", "&copy", "&unknown;",
+]  # fmt: skip
+_GOLDEN_ATTRIBUTIONS = [
+    "（文章来源：每日经济新闻）", "(来源: 新浪财经)", "（记者 王晓）", "(000338.SZ)", "（002594）",
+    "(SH600519)", "(00700.hk)", "（完）", "\n责任编辑：李明", "\n编辑：王五", "校对：", "审校:",
+]  # fmt: skip
+_GOLDEN_DATELINES = [
+    "",
+    "",
+    "财联社4月21日电，",
+    "证券时报e公司讯，",
+    "新华社北京4月21日电（记者 张三）",
+    "本报讯 ",
+]
+
+
+def _golden_figure(rng: random.Random) -> str:
+    kind = rng.randrange(9)
+    if kind == 0:
+        return str(rng.randint(0, 10 ** rng.randint(1, 8)))
+    if kind == 1:
+        return f"{rng.randint(0, 9999)}.{rng.randint(0, 99):02d}"
+    if kind == 2:
+        return rng.choice("-−－﹣") + f"{rng.uniform(0, 30):.{rng.randint(0, 3)}f}"
+    if kind == 3:
+        return f"{rng.randint(1, 999)},{rng.randint(0, 999):03d}"
+    if kind == 4:
+        return f"20{rng.randint(10, 30)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    if kind == 5:
+        return "".join(chr(0xFF10 + int(d)) for d in str(rng.randint(0, 99999)))
+    if kind == 6:
+        return rng.choice(["202604211380000001", "110101199003071234", "NW202204211380000001"])
+    if kind == 7:
+        return f"{rng.randint(1, 12)}月{rng.randint(1, 28)}日"
+    return rng.choice(["COVID-19", "PM2.5", "A-1", "3.5.1", "1..2", "-.5", "5-", "1.-2"])
+
+
+def golden_text(rng: random.Random) -> str:
+    """A generated text: news words and figures, odd characters, markup and attributions."""
+    parts = [rng.choice(_GOLDEN_DATELINES)]
+    for _ in range(rng.choice([0, 1, 3, 10, 30, 60, 120, 250])):
+        roll = rng.random()
+        if roll < 0.45:
+            parts.append(rng.choice(_GOLDEN_WORDS))
+        elif roll < 0.65:
+            parts.append(_golden_figure(rng))
+        elif roll < 0.85:
+            parts.append(rng.choice(_GOLDEN_ODD))
+        elif roll < 0.93:
+            parts.append(rng.choice(_GOLDEN_MARKUP))
+        elif roll < 0.98:
+            parts.append(rng.choice(_GOLDEN_ATTRIBUTIONS))
+        else:
+            parts.append(chr(rng.randrange(0x20, 0x30000)))  # any character, lone surrogates too
+    if rng.random() < 0.3:
+        parts.append(rng.choice(_GOLDEN_ATTRIBUTIONS))
+    return "".join(parts)
+
+
+#: Generated texts compared: every output at k = 2, and at every k for one text in GOLDEN_ALL_KS_EVERY.
+GOLDEN_TEXTS = 3000
+GOLDEN_ALL_KS_EVERY = 10
+
+
+def test_generated_texts_match_the_frozen_reference() -> None:
+    rng = random.Random(20260421)
+    caches = _Caches()
+    for i in range(GOLDEN_TEXTS):
+        text = golden_text(rng)
+        if i % GOLDEN_ALL_KS_EVERY == 0:
+            _assert_matches_reference(text)  # the reference without a cache, every k
+            _assert_matches_reference(text, caches)
+        else:
+            _assert_matches_reference(text, caches, (SHINGLE_K,))
+    assert len(caches.new[SHINGLE_K]) > 5000  # the caches were reused, and grew
+
+
+def test_generated_news_with_a_shared_cache_matches_the_frozen_reference() -> None:
+    """Longer texts of the same vocabulary: later texts find most of their shingles in the cache."""
+    rng = random.Random(7)
+    caches = _Caches()
+    for _ in range(300):
+        text = "".join(golden_text(rng) for _ in range(4))
+        _assert_matches_reference(text, caches, (SHINGLE_K,))
+
+
+_GOLDEN_ALPHABET = st.sampled_from(_GOLDEN_WORDS + _GOLDEN_ODD + _GOLDEN_MARKUP + _GOLDEN_ATTRIBUTIONS)
+
+
+@settings(max_examples=examples(1000), deadline=None)
+@given(
+    st.lists(
+        st.one_of(_GOLDEN_ALPHABET, st.characters(), st.sampled_from(list("0123456789.-−"))), max_size=80
+    ).map("".join)
+)
+def test_hypothesis_texts_match_the_frozen_reference(text: str) -> None:
+    _assert_matches_reference(text)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.text(min_size=0, max_size=400))
+def test_arbitrary_unicode_matches_the_frozen_reference(text: str) -> None:
+    _assert_matches_reference(text)
+
+
+def test_a_cache_shared_by_texts_within_and_beyond_the_bmp() -> None:
+    """Pairs of BMP texts and of texts with astral characters are keyed apart in one cache."""
+    caches = _Caches()
+    base = SOLAR[:300]
+    for text in (base, base + "𠀀", base, "𠀀" + base[:200] + "😀", base.replace("。", "𠮷"), base):
+        _assert_matches_reference(text, caches, (SHINGLE_K,))
+    keys = caches.new[SHINGLE_K]
+    assert any(key < 1 << 32 for key in keys) and any(key >= 1 << 32 for key in keys)
+
+
+def _column_majority(blob: bytes) -> int:
+    """The textbook majority of the 8-byte rows of *blob*, bit by bit."""
+    rows = [int.from_bytes(blob[i : i + 8], "big") for i in range(0, len(blob), 8)]
+    return sum(1 << bit for bit in range(64) if 2 * sum(row >> bit & 1 for row in rows) > len(rows))
+
+
+@pytest.mark.parametrize(
+    "rows", [*range(1, 70), 127, 128, 129, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 3000]
+)
+def test_majority_is_the_column_majority(rows: int) -> None:
+    rng = random.Random(rows)
+    blobs = [
+        rng.randbytes(8 * rows),
+        bytes(8 * rows),
+        b"\xff" * 8 * rows,
+        b"".join(rng.choice([b"\x00" * 8, b"\xff" * 8, rng.randbytes(8)]) for _ in range(rows)),
+        # Ties (exactly half the rows have the bit): not set.
+        (b"\xff" * 8 + b"\x00" * 8) * (rows // 2) + b"\x0f" * 8 * (rows % 2),
+    ]
+    for blob in blobs:
+        assert fp._majority(blob) == _column_majority(blob)
+
+
+@pytest.mark.parametrize(
+    "text", ["abc", "中国人民银行", "a1b2c3" * 10, "中𠀀国😀人", "𠀀" * 9, SOLAR, SOLAR * 20]
+)
+def test_pair_keys_are_the_pairs(text: str) -> None:
+    norm = normalize_text(text)
+    keys, unit = fp._pair_keys(norm)
+    assert unit == (2 if all(char <= "\uffff" for char in norm) else 4)
+    assert all(key < 1 << 32 for key in keys) if unit == 2 else all(key >= 1 << 32 for key in keys)
+    ordered = list(keys)
+    pairs = fp._pairs_of(ordered, unit)
+    assert set(pairs) == {norm[i : i + 2] for i in range(len(norm) - 1)}
+    assert len(pairs) == len(keys)
+
+
+#: Every character (lone surrogates too), for the facts the fast paths rely on.
+ALL_CHARACTERS = "".join(map(chr, range(sys.maxunicode + 1)))
+
+
+def test_the_character_classes_the_fast_paths_rely_on() -> None:
+    def matching(pattern: str, flags: int = 0) -> set[str]:
+        return set(re.findall(pattern, ALL_CHARACTERS, flags))
+
+    # \s is str.isspace (_without_editor_line), \d is str.isdecimal (_sign_positions),
+    # [^\W_] is str.isalnum (_alnum: the characters it deletes first are not).
+    assert matching(r"\s") == {char for char in ALL_CHARACTERS if char.isspace()}
+    assert matching(r"\d") == {char for char in ALL_CHARACTERS if char.isdecimal()}
+    assert matching(r"[^\W_]") == {char for char in ALL_CHARACTERS if char.isalnum()}
+    assert not any(char.isalnum() for char in fp._COMMON_GAPS)
+    # Lower casing keeps letters and digits letters and digits, but for one (_alnum).
+    assert {char for char in ALL_CHARACTERS if char.isalnum() and not char.lower().isalnum()} == {"\u0130"}
+    assert "ΑΣ".lower() == "ας"  # the one rule of context (a final sigma) gives a letter too
+    # The look-behind of a minus sign, as a set.
+    assert matching(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]") == fp._NOT_BEFORE_SIGN
+    # A source attribution starts with a parenthesis, whatever the case folding.
+    assert matching(r"[(（]", re.IGNORECASE) == {"(", "（"}
+    # Each full-width form is replaced by its own NFKC form.
+    assert all(
+        fp._FULL_WIDTH[ord(char)] == unicodedata.normalize("NFKC", char)
+        for char in matching(r"[\uff01-\uff5e]")
+    )
