@@ -7,7 +7,7 @@ feed unchanged, and reports:
 
 * wall time of both runs, and the second's crawl time (first request to exit);
 * requests the second run made, counted at the server: feed, text API, article page
-  (SPEC §8: a run over unchanged feeds makes no article requests; target 0);
+  (a run over unchanged feeds makes no article requests; target 0);
 * posts rewritten (inode or mtime changed; target 0), changed (bytes differ; target 0),
   added and removed.
 

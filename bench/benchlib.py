@@ -1,7 +1,7 @@
 """Shared parts of the crawl benchmarks: generated eastmoney data, a fast loopback server,
 and ``scrapy`` subprocess runs timed against it.
 
-* :func:`make_articles` generates a media feed (SPEC §3.1, ``{"record": [...]}``) and one
+* :func:`make_articles` generates a media feed (the 2022 list shape, ``{"record": [...]}``) and one
   text-API answer per article: realistic 3-5 KB bodies (``<p>　　`` paragraphs with CRLF
   line ends, a bold subheading, a keytip stock-link span, the ``em_media`` source line).
 * :func:`bench_server` serves them from memory on 127.0.0.1 with the project's loopback

@@ -1,4 +1,4 @@
-"""Article codes from every form of SPEC §2, and -a list splitting (SPEC §4)."""
+"""Article codes in every form the sources use, and -a list splitting."""
 
 from __future__ import annotations
 

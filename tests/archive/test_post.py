@@ -1,4 +1,4 @@
-"""The post format of SPEC §6: exact bytes, YAML safety, names and slugs."""
+"""The post format (docs/contract.md): exact bytes, YAML safety, names and slugs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of :mod:`newscrawler.cleaning.body`: SPEC §7 rules, real body shapes, properties."""
+"""Tests of :mod:`newscrawler.cleaning.body`: the cleaning rules (docs/contract.md), real body shapes, properties."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""End to end, today's eastmoney (SPEC §3.1-§3.2): ``scrapy crawl eastmoney`` with the default
+"""End to end, today's eastmoney: ``scrapy crawl eastmoney`` with the default
 feed URLs (same paths and queries) pointed at a loopback server: column list and fast news
 pages, catch-up paging, the article API, the 2025-2026 article page, the circuit breaker.
 """

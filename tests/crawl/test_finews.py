@@ -134,7 +134,7 @@ def _site_settings(**extra: str) -> dict[str, str]:
 
 
 def _check_post(archive: Path, name: str, article: dict[str, Any], *, original: bool = False) -> str:
-    """Check one post file against SPEC §6 and the archived page it was made from."""
+    """Check one post file against the post format and the archived page it was made from."""
     text = (archive / name).read_text("utf-8")
     assert text.endswith("\n") and not text.endswith("\n\n")
     assert "\r" not in text

@@ -1,4 +1,4 @@
-"""Dedup and incremental runs (SPEC §8): crawls over a source tree the test writes and changes."""
+"""Dedup and incremental runs: crawls over a source tree the test writes and changes."""
 
 from __future__ import annotations
 

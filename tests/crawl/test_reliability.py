@@ -1,4 +1,4 @@
-"""Reliability: bad input and network faults, nothing lost, nothing unsafe (SPEC §3, §6, §9).
+"""Reliability: bad input and network faults, nothing lost, nothing unsafe (docs/reliability.md).
 
 One ``scrapy crawl eastmoney`` runs against a fake eastmoney on the fault server
 (:mod:`newscrawler.dev.server`): feeds, text API and article pages that mix every fault and

@@ -1,4 +1,4 @@
-"""The figures rule (SPEC §8): texts whose figures differ are two stories, however alike their wording.
+"""The figures rule: texts whose figures differ are two stories, however alike their wording.
 
 Generated templated news (seeded): 3,000 closing reports of one template, daily 北向资金
 flashes and short closing reports with their one-figure corrections, checked pair by pair

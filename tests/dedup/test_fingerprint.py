@@ -1,4 +1,4 @@
-"""Content fingerprints: normalization, SimHash, and the near-duplicate decision (SPEC §8)."""
+"""Content fingerprints: normalization, SimHash, and the near-duplicate decision."""
 
 from __future__ import annotations
 
