@@ -23,6 +23,9 @@ _BAD_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\uf
 #: The same in UTF-8 (where a lone surrogate cannot be): C0 controls and DEL; C1
 #: controls; BOM, U+FFFE, U+FFFF.
 _BAD_ASCII = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+#: Each of them to the next one (and nothing else moved): bytes are left as they are by
+#: it only when none of them is there (a quicker test than deleting them).
+_BAD_ASCII_ROTATED = bytes.maketrans(_BAD_ASCII, _BAD_ASCII[1:] + _BAD_ASCII[:1])
 _BAD_C1_RE = re.compile(b"\xc2[\x80-\x9f]")
 _BAD_EF_RE = re.compile(b"\xef(?:\xbb\xbf|\xbf[\xbe\xbf])")
 #: What a blank body holds, and every byte of its UTF-8.
@@ -72,11 +75,10 @@ def prepare(html: str) -> bytes:
         return _prepare_text(html)
     if (b"\xc2" in data and _BAD_C1_RE.search(data)) or (b"\xef" in data and _BAD_EF_RE.search(data)):
         return _prepare_text(html)
-    kept = data.translate(None, _BAD_ASCII)
-    if len(kept) != len(data) or (b"\r" in data and not _parser_reads_line_ends()):
-        # Line ends first: a control between \r and \n does not join them.
-        kept = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").translate(None, _BAD_ASCII)
-    return kept
+    if data.translate(_BAD_ASCII_ROTATED) == data and (b"\r" not in data or _parser_reads_line_ends()):
+        return data  # (the usual body)
+    # Line ends first: a control between \r and \n does not join them.
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").translate(None, _BAD_ASCII)
 
 
 def _prepare_text(html: str) -> bytes:

@@ -321,10 +321,15 @@ class _Builder:
         if kind is not _LIST and kind is not _TABLE:
             self.strays = True  # a list item or table part, maybe out of place
         if kind is _FLOW or kind is _ITEM or kind is _CELL:
-            self.walk(node, kids, 0, stock, depth + 1)
-            content = _finish_flow(kids, root=False)
+            if len(node):
+                self.walk(node, kids, 0, stock, depth + 1)
+                content = _finish_flow(kids, root=False)
+            else:  # text alone (a table cell, most often): what _finish_flow makes of it
+                text = node.text
+                text = _collapse(text).strip(TRIM) if text else ""
+                content = [text] if text else []
             if kind is _CELL:
-                out.append(_El(tag, _cell_attrs(node), content))  # empty cells keep the grid
+                out.append(_El(tag, _cell_attrs(node, names), content))  # empty cells keep the grid
             else:
                 out.append(_El(tag, (), content) if content else _BREAK)
         elif kind is _LIST:
@@ -415,12 +420,13 @@ def _stock_id(node: etree._Element, names: Collection[object]) -> bool:
     return "id" in names and (node.get("id") or "").startswith(_STOCK_ID_PREFIX)
 
 
-def _cell_attrs(node: etree._Element) -> tuple[tuple[str, str], ...]:
+def _cell_attrs(node: etree._Element, names: Collection[object]) -> tuple[tuple[str, str], ...]:
     attrs = []
     for name, _ in _CELL_ATTRIBUTES:
-        value = policy.size(node.get(name), policy.SPAN_RE)
-        if value is not None:
-            attrs.append((name, value))
+        if name in names:
+            value = policy.size(node.get(name), policy.SPAN_RE)
+            if value is not None:
+                attrs.append((name, value))
     return tuple(attrs)
 
 
