@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 
 import yaml
 from lxml import etree
@@ -340,8 +341,105 @@ def _unquote(value: str) -> str:
     return value
 
 
-def _read_header(block: str) -> tuple[dict[str, object], bool]:
-    """The front matter as a dict: YAML when it parses to a mapping, else ``key: value`` lines."""
+# The fast path: a header of only the lines this project writes (``render_post``), read
+# without YAML. It accepts a block only when every line has a shape whose YAML reading is
+# certain, and gives the values YAML would give; anything else goes to YAML.
+_FAST_KEYS = frozenset(("layout", "title", "date", "categories", "tags", "category", "tag"))
+#: The characters ``yaml_quote`` leaves as they are: printable, no line break (NEL, LS, PS),
+#: no BOM, no tab, and neither ``"`` nor ``\``.
+_DQ_LITERAL = (
+    r"\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
+)
+#: A double-quoted scalar with only the escapes ``yaml_quote`` writes.
+_DQ_RE = re.compile(
+    r'"((?:[' + _DQ_LITERAL + r']++|\\(?:[\\"nrt]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*+)"'
+)
+_DQ_ESCAPE_RE = re.compile(r'\\(?:([\\"nrt])|x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))')
+_DQ_SIMPLE = {"\\": "\\", '"': '"', "n": "\n", "r": "\r", "t": "\t"}
+#: ``date:`` as ``format_post_date`` writes it (YAML reads it as a string: its timestamp
+#: pattern has no ``+hhmm`` offset), and without an offset (a YAML timestamp, naive).
+_DATE_OFFSET_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+0800", re.ASCII)
+_DATE_NAIVE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})", re.ASCII)
+_YAML_RESOLVER = yaml.resolver.Resolver()
+
+
+class _Declined(Exception):
+    """The fast path cannot read a header line as YAML certainly would."""
+
+
+def _dq_unescape(match: re.Match[str]) -> str:
+    simple, x_code, u_code, big_u_code = match.groups()
+    if simple is not None:
+        return _DQ_SIMPLE[simple]
+    value = int(x_code or u_code or big_u_code, 16)
+    if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+        raise _Declined  # YAML refuses the escape
+    return chr(value)
+
+
+@lru_cache(maxsize=4096)
+def _is_plain_string(value: str) -> bool:
+    """Whether YAML reads the plain scalar *value* as the string *value*: only letters and
+    digits of any script (and the middle dots of outlet names), which hold no indicator,
+    space, comment or line break, and that YAML's own resolver leaves a string (not
+    ``true``, ``null``, ``2022``, ``0x1f``...)."""
+    if not all(ch.isalnum() or ch in _OUTLET_KEEP for ch in value):
+        return False
+    tag = _YAML_RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+    return bool(tag == "tag:yaml.org,2002:str")
+
+
+def _fast_value(key: str, value: str) -> str:
+    if value.startswith('"'):
+        match = _DQ_RE.fullmatch(value)
+        if match is None:
+            raise _Declined
+        inner = match.group(1)
+        return _DQ_ESCAPE_RE.sub(_dq_unescape, inner) if "\\" in inner else inner
+    if key == "date":
+        if _DATE_OFFSET_RE.fullmatch(value):
+            return value
+        naive = _DATE_NAIVE_RE.fullmatch(value)
+        if naive is None:
+            raise _Declined
+        year, month, day, hour, minute, second = (int(part) for part in naive.groups())
+        try:  # YAML fails on an impossible timestamp: that is the YAML path's case
+            datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            raise _Declined from None
+        return value  # parse_header_date reads it as YAML's naive datetime, in Beijing time
+    if _is_plain_string(value):
+        return value
+    raise _Declined
+
+
+def _read_simple_header(block: str) -> dict[str, object] | None:
+    """The front matter as YAML reads it, when every line of *block* is ``key: value`` with a
+    key of :data:`_FAST_KEYS` (each once) and a value of a shape whose YAML reading is certain
+    (what ``render_post`` writes, and a few more); None for any other block. A date without
+    offset stays its text where YAML makes a naive datetime: :func:`parse_header_date` makes
+    the same datetime of either."""
+    header: dict[str, object] = {}
+    try:
+        for line in block.split("\n"):
+            key, sep, value = line.partition(": ")
+            if not sep or key not in _FAST_KEYS or key in header or not value:
+                return None
+            header[key] = _fast_value(key, value)
+    except _Declined:
+        return None
+    return header
+
+
+def _read_header(block: str, *, fast: bool = True) -> tuple[dict[str, object], bool]:
+    """The front matter as a dict: YAML when it parses to a mapping, else ``key: value`` lines.
+
+    With *fast*, a header of only the shapes this project writes is read without YAML
+    (:func:`_read_simple_header`), to the same post."""
+    if fast:
+        simple = _read_simple_header(block)
+        if simple is not None:
+            return simple, False
     try:
         data = yaml.load(block, Loader=yaml.CSafeLoader) if yaml.__with_libyaml__ else yaml.safe_load(block)
     except (yaml.YAMLError, ValueError, TypeError, OverflowError):
@@ -359,6 +457,11 @@ def _read_header(block: str) -> tuple[dict[str, object], bool]:
 
 def parse_post(text: str) -> ParsedPost | None:
     """The front matter and parts of a post, or None when *text* is not a post (no ``---`` header)."""
+    return _parse_post(text, fast_header=True)
+
+
+def _parse_post(text: str, *, fast_header: bool) -> ParsedPost | None:
+    """:func:`parse_post`; without *fast_header*, every header is read by YAML (tests compare the two)."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     start = 0
@@ -371,7 +474,7 @@ def parse_post(text: str) -> ParsedPost | None:
         end += 1
     if end >= len(lines):
         return None
-    header, fallback = _read_header("\n".join(lines[start + 1 : end]))
+    header, fallback = _read_header("\n".join(lines[start + 1 : end]), fast=fast_header)
     if not header:
         return None
     rest = lines[end + 1 :]
