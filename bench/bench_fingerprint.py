@@ -11,21 +11,30 @@ over the whole corpus) of each stage: ``html_to_text``, ``normalize_text``,
 shared over the corpus starting empty (stream: what a crawl does) and with a cache
 holding every shingle already and as many others (warm: a crawl's cache after a while).
 ``normalize_text``, ``text_hash`` and ``figures`` each strip the attributions
-(:func:`fingerprint` does it once for all three). The last line is ``BENCH_RESULT {json}``.
+(:func:`fingerprint` does it once for all three). The SimHash of these runs in C when the
+extension ``newscrawler.dedup._simhash`` is built (the first line says which), which uses no
+cache: its stream and warm figures are its cold ones again.
 
-Usage: ``.venv/bin/python bench/bench_fingerprint.py [--articles 400] [--rounds 7]``
+Then the C extension against the pure Python, on articles of 2-4 KB of text (UTF-8): the CPU
+time per ``fingerprint(text)`` call and per SimHash (``_simhash_normalized``), each with no
+cache and, for the pure Python, with the warm cache (its best case; the extension uses no
+cache), as the median of ``--compare-rounds`` passes over the corpus, the extension's and the
+pure Python's passes alternating. The last line is ``BENCH_RESULT {json}``.
+
+Usage: ``.venv/bin/python bench/bench_fingerprint.py [--articles 400] [--rounds 7] [--compare-rounds 5]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +107,9 @@ def _sentence(rng: random.Random) -> str:
     return "".join(parts)[:-1] + "。"
 
 
-def make_text(rng: random.Random) -> str:
-    """An article's plain text of 1-3 KB (UTF-8)."""
+def make_text(rng: random.Random, size: tuple[int, int] = (900, 2700)) -> str:
+    """An article's plain text of 1-3 KB (UTF-8): its paragraphs go on until *size* (a range
+    of UTF-8 bytes, the default 1-3 KB) is reached, and the source and editor lines follow."""
     outlet = rng.choice(_OUTLETS)
     company, code = rng.choice(_COMPANIES)
     head = rng.choice(
@@ -109,7 +119,7 @@ def make_text(rng: random.Random) -> str:
             "",
         ]
     )
-    target = rng.randint(900, 2700)
+    target = rng.randint(*size)
     text = head + f"{company}（{code}）{rng.randint(1, 12)}月{rng.randint(1, 28)}日晚间公告，"
     paragraphs = [text]
     size = len(text.encode())
@@ -147,6 +157,88 @@ def make_corpus(count: int, seed: int = 20260421) -> list[str]:
     return [make_body(make_text(rng), rng) for _ in range(count)]
 
 
+#: The texts of the comparison of the extension with the pure Python: 2-4 KB of UTF-8.
+COMPARE_BYTES = (2048, 4096)
+
+
+def make_compare_texts(count: int, seed: int = 4096) -> list[str]:
+    """*count* distinct plain texts of ``COMPARE_BYTES`` bytes of UTF-8."""
+    rng = random.Random(seed)
+    low, high = COMPARE_BYTES
+    texts: list[str] = []
+    while len(texts) < count:
+        text = make_text(rng, (low, high - 400))  # the source and editor lines come after the target
+        if low <= len(text.encode()) <= high:
+            texts.append(text)
+    return texts
+
+
+@contextlib.contextmanager
+def pure_python() -> Iterator[None]:
+    """The fingerprint module without its C extension: the pure-Python SimHash."""
+    saved = fp._simhash_pairs
+    fp._simhash_pairs = None
+    try:
+        yield
+    finally:
+        fp._simhash_pairs = saved
+
+
+def simhash_backend() -> str:
+    """Which SimHash of pairs runs: the C extension (with its BLAKE2b) or the pure Python."""
+    if fp._simhash_pairs is None:
+        return "pure Python (the extension is not built)"
+    from newscrawler.dedup import _simhash
+
+    return f"C extension (BLAKE2b {_simhash.BLAKE2B})"
+
+
+def compare_backends(count: int, rounds: int) -> dict[str, float]:
+    """µs per call, the extension's and the pure Python's passes alternating: medians of *rounds*."""
+    texts = make_compare_texts(count)
+    norms = [fp.normalize_text(text) for text in texts]
+    k = fp.SHINGLE_K
+    warm: dict[Any, bytes] = {}
+    with pure_python():
+        for text in texts + make_compare_texts(count, seed=1):
+            fp.fingerprint(text, warm)
+    sizes = sorted(len(text.encode()) for text in texts)
+    print(
+        f"\nC extension vs pure Python: {count} texts of {sizes[0]}-{sizes[-1]} bytes "
+        f"(median {statistics.median(sizes):.0f}), normalized median {statistics.median(map(len, norms)):.0f} "
+        f"chars; CPU µs per call, median of {rounds} alternating passes"
+    )
+
+    def run_all(func: Callable[[str], Any], items: list[str]) -> Callable[[], None]:
+        def run() -> None:
+            for item in items:
+                func(item)
+
+        return run
+
+    cases: dict[str, Callable[[], None]] = {
+        "fingerprint": run_all(fp.fingerprint, texts),
+        "fingerprint_warm": run_all(lambda text: fp.fingerprint(text, warm), texts),
+        "simhash": run_all(lambda norm: fp._simhash_normalized(norm, k, None), norms),
+        "simhash_warm": run_all(lambda norm: fp._simhash_normalized(norm, k, warm), norms),
+    }
+    samples: dict[str, list[float]] = {}
+    for name, run in cases.items():
+        run()  # warm-up
+        for _ in range(rounds):
+            for backend in ("c", "pure"):
+                with contextlib.ExitStack() as stack:
+                    if backend == "pure":
+                        stack.enter_context(pure_python())
+                    samples.setdefault(f"{name}_{backend}_us", []).append(_per_item_us(run, count, 1))
+    results = {name: statistics.median(values) for name, values in samples.items()}
+    print(f"{'':<18} {'C':>9} {'pure':>9} {'speed-up':>9}")
+    for name in cases:
+        c, pure = results[f"{name}_c_us"], results[f"{name}_pure_us"]
+        print(f"{name:<18} {c:>9.1f} {pure:>9.1f} {pure / c:>8.1f}x")
+    return results
+
+
 def _per_item_us(
     run: Callable[[], Any], count: int, rounds: int, setup: Callable[[], Any] | None = None
 ) -> float:
@@ -166,18 +258,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=400, help="articles in the corpus")
     parser.add_argument("--rounds", type=int, default=7, help="passes over the corpus per figure")
+    parser.add_argument(
+        "--compare-rounds", type=int, default=5, help="alternating passes of the C vs pure Python comparison"
+    )
     args = parser.parse_args()
 
     bodies = make_corpus(args.articles)
     texts = [fp.html_to_text(body) for body in bodies]
     norms = [fp.normalize_text(text) for text in texts]
     count, rounds, k = len(bodies), args.rounds, fp.SHINGLE_K
-    # A crawl's cache holds the shingles of many earlier articles: this corpus and as many others.
+    # A crawl's cache holds the shingles of many earlier articles: this corpus and as many others
+    # (filled by the pure Python: the extension neither reads nor fills it).
     warm: dict[Any, bytes] = {}
-    for text in texts + [fp.html_to_text(body) for body in make_corpus(count, seed=1)]:
-        fp.fingerprint(text, warm)
+    with pure_python():
+        for text in texts + [fp.html_to_text(body) for body in make_corpus(count, seed=1)]:
+            fp.fingerprint(text, warm)
     stream: dict[Any, bytes] = {}  # emptied before each pass
     sizes = sorted(len(text.encode()) for text in texts)
+    print(f"SimHash of pairs: {simhash_backend()}")
     print(
         f"{count} articles, text {sizes[0]}-{sizes[-1]} bytes (median {statistics.median(sizes):.0f}), "
         f"normalized median {statistics.median(map(len, norms)):.0f} chars; warm cache {len(warm)} shingles; "
@@ -212,10 +310,22 @@ def main() -> None:
     width = max(map(len, results))
     for name, value in results.items():
         print(f"{name:<{width}} {value:>9.1f}")
+    if fp._simhash_pairs is not None:
+        results |= compare_backends(count, args.compare_rounds)
+    else:
+        print("\nC extension vs pure Python: not compared, the extension is not built")
     figures = {name: round(value, 1) for name, value in results.items()}
     print(
         RESULT_PREFIX
-        + json.dumps({"bench": "fingerprint", "articles": count, "warm_cache": len(warm), **figures})
+        + json.dumps(
+            {
+                "bench": "fingerprint",
+                "articles": count,
+                "warm_cache": len(warm),
+                "simhash_backend": simhash_backend(),
+                **figures,
+            }
+        )
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
+import json
 import operator
 import os
 import random
@@ -12,7 +14,9 @@ import subprocess
 import sys
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from itertools import product
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,7 +42,7 @@ from newscrawler.dedup.fingerprint import (
     text_hash,
 )
 from newscrawler.ids import is_code
-from tests.conftest import REPO, examples
+from tests.conftest import FIXTURES, REPO, examples
 
 ROOT = REPO
 
@@ -183,6 +187,29 @@ FIGURES_DIFFER = {
     ),
     "another year": (ANNUAL, ANNUAL.replace("2022年度经营目标", "2023年度经营目标")),
 }
+
+
+@contextlib.contextmanager
+def pure_python() -> Iterator[None]:
+    """The module without its C extension, as where it is not built: the pure-Python SimHash."""
+    saved = fp._simhash_pairs
+    fp._simhash_pairs = None
+    try:
+        yield
+    finally:
+        fp._simhash_pairs = saved
+
+
+@pytest.fixture(params=["extension", "pure"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each way the SimHash of pairs is computed: in C (newscrawler/dedup/_simhash.c), and in Python."""
+    if request.param == "pure":
+        with pure_python():
+            yield "pure"
+    else:
+        if fp._simhash_pairs is None:
+            pytest.skip("the C extension is not built (test_the_extension_is_loaded fails)")
+        yield "extension"
 
 
 @pytest.mark.parametrize(("a", "b"), list(MUST_MERGE.values()), ids=list(MUST_MERGE))
@@ -353,12 +380,15 @@ def test_simhash_equals_the_textbook_definition(text: str, k: int) -> None:
     assert simhash(text, k) == _reference_simhash(text, k)
 
 
-def test_simhash_cache_gives_the_same_values() -> None:
+def test_simhash_cache_gives_the_same_values(backend: str) -> None:
     cache: dict[str, bytes] = {}
     texts = [SOLAR, RRR, ANNUAL, SOLAR.replace("举行", "召开")]
     assert [simhash(text, cache=cache) for text in texts] == [simhash(text) for text in texts]
-    assert len(cache) > 500
-    assert all(len(value) in (8, 8 * DIGIT_WEIGHT) for value in cache.values())
+    if backend == "pure":
+        assert len(cache) > 500
+        assert all(len(value) in (8, 8 * DIGIT_WEIGHT) for value in cache.values())
+    else:
+        assert cache == {}  # pairs are hashed in C, the cache unused
     assert [simhash(text, cache=cache) for text in texts] == [simhash(text) for text in texts]  # warm
     assert fingerprint(SOLAR, cache) == fingerprint(SOLAR)
 
@@ -705,7 +735,7 @@ GOLDEN_EDGE_CASES = [
 
 
 @pytest.mark.parametrize("text", GOLDEN_EDGE_CASES)
-def test_edge_cases_match_the_frozen_reference(text: str) -> None:
+def test_edge_cases_match_the_frozen_reference(text: str, backend: str) -> None:
     _assert_matches_reference(text)
     _assert_matches_reference(text, _Caches())
 
@@ -796,7 +826,7 @@ GOLDEN_TEXTS = 3000
 GOLDEN_ALL_KS_EVERY = 10
 
 
-def test_generated_texts_match_the_frozen_reference() -> None:
+def test_generated_texts_match_the_frozen_reference(backend: str) -> None:
     rng = random.Random(20260421)
     caches = _Caches()
     for i in range(GOLDEN_TEXTS):
@@ -806,10 +836,13 @@ def test_generated_texts_match_the_frozen_reference() -> None:
             _assert_matches_reference(text, caches)
         else:
             _assert_matches_reference(text, caches, (SHINGLE_K,))
-    assert len(caches.new[SHINGLE_K]) > 5000  # the caches were reused, and grew
+    if backend == "pure":
+        assert len(caches.new[SHINGLE_K]) > 5000  # the caches were reused, and grew
+    else:  # pairs in C: only the texts of 1 or 2 characters go through the cache
+        assert all(isinstance(key, str) and len(key) <= 2 for key in caches.new[SHINGLE_K])
 
 
-def test_generated_news_with_a_shared_cache_matches_the_frozen_reference() -> None:
+def test_generated_news_with_a_shared_cache_matches_the_frozen_reference(backend: str) -> None:
     """Longer texts of the same vocabulary: later texts find most of their shingles in the cache."""
     rng = random.Random(7)
     caches = _Caches()
@@ -837,14 +870,18 @@ def test_arbitrary_unicode_matches_the_frozen_reference(text: str) -> None:
     _assert_matches_reference(text)
 
 
-def test_a_cache_shared_by_texts_within_and_beyond_the_bmp() -> None:
-    """Pairs of BMP texts and of texts with astral characters are keyed apart in one cache."""
+def test_a_cache_shared_by_texts_within_and_beyond_the_bmp(backend: str) -> None:
+    """Pairs of BMP texts and of texts with astral characters are keyed apart in one cache
+    (the pure Python's; the C extension uses none)."""
     caches = _Caches()
     base = SOLAR[:300]
     for text in (base, base + "𠀀", base, "𠀀" + base[:200] + "😀", base.replace("。", "𠮷"), base):
         _assert_matches_reference(text, caches, (SHINGLE_K,))
     keys = caches.new[SHINGLE_K]
-    assert any(key < 1 << 32 for key in keys) and any(key >= 1 << 32 for key in keys)
+    if backend == "pure":
+        assert any(key < 1 << 32 for key in keys) and any(key >= 1 << 32 for key in keys)
+    else:
+        assert not keys
 
 
 def _column_majority(blob: bytes) -> int:
@@ -910,3 +947,236 @@ def test_the_character_classes_the_fast_paths_rely_on() -> None:
         fp._FULL_WIDTH[ord(char)] == unicodedata.normalize("NFKC", char)
         for char in matching(r"[\uff01-\uff5e]")
     )
+
+
+# --------------------------------------------------------------------------- the C extension
+#
+# newscrawler/dedup/_simhash.c computes the SimHash of pairs (the fingerprints' shingles):
+# it must give the pure Python's values bit for bit, for every text.
+
+
+def _extension() -> Callable[[str, int], int]:
+    if fp._simhash_pairs is None:
+        pytest.skip("the C extension is not built (test_the_extension_is_loaded fails)")
+    return fp._simhash_pairs
+
+
+def _pure_pairs(norm: str) -> int:
+    """The pure Python's SimHash of the pairs of *norm* (the text itself when shorter than 2)."""
+    with pure_python():
+        return fp._simhash_normalized(norm, SHINGLE_K, None)
+
+
+def _assert_extension_matches(norm: str) -> None:
+    expected = _pure_pairs(norm)
+    assert _extension()(norm, DIGIT_WEIGHT) == expected
+    if len(norm) > 2:  # the path fingerprint() takes
+        assert fp._simhash_normalized(norm, SHINGLE_K, None) == expected
+        assert fp._simhash_normalized(norm, SHINGLE_K, {}) == expected
+
+
+def test_the_extension_is_loaded() -> None:
+    """The C extension is built in this environment (``make venv``: ``pip install -e``), so
+    that a silent fallback to the pure Python is noticed. To build it after editing
+    ``_simhash.c``: ``.venv/bin/python setup.py build_ext --inplace``."""
+    from newscrawler.dedup import _simhash
+
+    assert fp._simhash_pairs is _simhash.simhash_pairs
+    assert Path(_simhash.__file__).parent == Path(fp.__file__).parent
+    assert _simhash.BLAKE2B in {"avx2x4", "scalar"}
+
+
+def test_the_module_works_without_the_extension() -> None:
+    """Where the extension cannot be imported (not built), the pure Python gives the same values."""
+    code = (
+        "import sys\n"
+        "sys.modules['newscrawler.dedup._simhash'] = None  # the import raises ImportError\n"
+        "from newscrawler.dedup import fingerprint as fp\n"
+        "text = sys.stdin.read()\n"
+        "print(fp._simhash_pairs is None, fp.simhash(text), fp.fingerprint(text).simhash)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=SOLAR,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    assert out == ["True", str(simhash(SOLAR)), str(fingerprint(SOLAR).simhash)]
+
+
+def test_the_extension_gives_the_pinned_values() -> None:
+    extension = _extension()
+    assert extension(normalize_text(RRR), DIGIT_WEIGHT) == PINNED["RRR"]
+    assert extension("ab", DIGIT_WEIGHT) == PINNED["ab"]
+    assert extension(normalize_text("2022年4月"), DIGIT_WEIGHT) == PINNED["digits"]
+
+
+#: The characters of short texts, every combination of 1-4 of them: letters (Latin, CJK,
+#: astral CJK, a letter with a combining mark), digits (ASCII, full-width, Arabic-Indic,
+#: astral), a combining mark, an emoji, a Roman numeral, a symbol.
+_SHORT_ALPHABET = "a中𠀀é\u03011１٣𝟏😀Ⅻ%"
+
+
+@pytest.mark.parametrize("length", [0, 1, 2, 3, 4])
+def test_the_extension_on_every_short_text(length: int) -> None:
+    for chars in product(_SHORT_ALPHABET, repeat=length):
+        _assert_extension_matches("".join(chars))
+
+
+def test_the_extension_decides_alpha_and_utf8_as_python_for_every_character() -> None:
+    """For every code point c (but surrogates): the shingles of c + "aa" are "ca", weighing 1
+    when c.isalpha() else DIGIT_WEIGHT, and "aa" (1); the SimHash is then the digest of "ca"
+    and "aa" both (alphabetic), or that of "ca" alone (heavier than "aa"). So the extension's
+    UTF-8 and its isalpha decision are checked for each character."""
+    extension = _extension()
+    new_state = hashlib.blake2b(digest_size=8).copy
+
+    def digest(shingle: str) -> int:
+        state = new_state()
+        state.update(shingle.encode())
+        return int.from_bytes(state.digest(), "big")
+
+    both_alpha = digest("aa")
+    mismatches = []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        value = digest(char + "a")
+        expected = value & both_alpha if char.isalpha() else value
+        if code == ord("a"):
+            expected = both_alpha
+        if extension(char + "aa", DIGIT_WEIGHT) != expected:
+            mismatches.append(hex(code))
+    assert mismatches == []
+
+
+def test_the_extension_refuses_what_the_pure_python_cannot_hash() -> None:
+    extension = _extension()
+    for text in ("\ud800ab", "ab\udfff", "a\ud83d\ude00b"[:2] + "\udc00", "\udc00"):
+        with pytest.raises(ValueError):
+            extension(text, DIGIT_WEIGHT)
+        # _simhash_normalized then takes the pure Python, which fails as it always did.
+        with pytest.raises(UnicodeEncodeError):
+            fp._simhash_normalized(text, SHINGLE_K, None)
+        with pure_python(), pytest.raises(UnicodeEncodeError):
+            fp._simhash_normalized(text, SHINGLE_K, None)
+    with pytest.raises(TypeError):
+        extension(b"abc", DIGIT_WEIGHT)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        extension("abc")  # type: ignore[call-arg]
+    for weight in (0, -1, 256):
+        with pytest.raises(ValueError):
+            extension("abc", weight)
+
+
+@pytest.mark.parametrize("weight", [1, 2, 5, 255])
+def test_the_extension_takes_the_digit_weight(weight: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    extension = _extension()
+    monkeypatch.setattr(fp, "DIGIT_WEIGHT", weight)
+    for text in (RRR, ANNUAL, "a1b2c3" * 10, "1a", "１２３" * 50 + "股份"):
+        norm = normalize_text(text)
+        assert extension(norm, weight) == _pure_pairs(norm)
+
+
+def _random_text(rng: random.Random, size: int, alphabet: str) -> str:
+    return "".join(rng.choices(alphabet, k=size))
+
+
+_CJK = "".join(chr(code) for code in range(0x4E00, 0x9FA6))
+
+
+def test_the_extension_on_100_kb_texts() -> None:
+    rng = random.Random(100)
+    common = _random_text(rng, 3000, _CJK)
+    texts = [
+        _random_text(rng, 34_000, common + "0123456789"),  # 100 KB of UTF-8: Chinese and figures
+        _random_text(rng, 100_000, "".join(map(chr, range(0x20, 0xD800)))),  # most pairs distinct
+        _random_text(rng, 25_000, "𠀀𠀁𪚥𠮷😀𝟏𝟐" + "中国12"),  # astral, 4-byte UTF-8
+        normalize_text(SOLAR * 100),  # the same pairs again and again
+        "1" * 100_000,  # one pair
+    ]
+    for text in texts:
+        _assert_extension_matches(text)
+
+
+def _fixture_texts() -> Iterator[str]:
+    """Every fixture file as text (UTF-8, else GB 18030 as the old eastmoney pages), its
+    plain text, and every string of a JSON file (the article bodies)."""
+
+    def strings(value: Any) -> Iterator[str]:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+
+    for path in sorted(FIXTURES.rglob("*")):
+        if not path.is_file() or path.suffix == ".png":
+            continue
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030", "replace")
+        yield text
+        yield html_to_text(text)
+        if text.lstrip().startswith(("{", "[")):
+            with contextlib.suppress(ValueError):
+                for value in strings(json.loads(text)):
+                    yield value
+                    yield html_to_text(value)
+
+
+def test_the_extension_on_every_fixture_body() -> None:
+    _extension()
+    count = 0
+    for text in _fixture_texts():
+        norm = normalize_text(text)
+        _assert_extension_matches(norm)
+        with pure_python():
+            expected = fingerprint(text)
+        assert fingerprint(text) == expected
+        count += len(norm) >= NEAR_MIN_CHARS
+    assert count > 300  # the fixtures hold that many texts long enough for a SimHash
+
+
+#: Characters of every kind: any (no surrogates: a normalized text has none, UTF-8 has
+#: none), astral ones, combining marks, digits and other numbers of every script, letters
+#: and non-alphanumerics of the usual texts.
+_PAIR_CHARACTERS = st.one_of(
+    st.characters(exclude_categories=["Cs"]),
+    st.characters(min_codepoint=0x10000, exclude_categories=["Cs"]),
+    st.characters(categories=["Mn", "Mc", "Me"]),
+    st.characters(categories=["Nd", "Nl", "No"]),
+    st.sampled_from(list("abcXYZ股份公司中国营收同比增长0123456789１２３٣۳३๓𝟏%.，。 _-𠀀😀é")),
+)
+
+
+@st.composite
+def _repetitive_texts(draw: st.DrawFn) -> str:
+    """Texts made of a few pieces over and over: many repeated shingles."""
+    pieces = draw(st.lists(st.text(_PAIR_CHARACTERS, min_size=1, max_size=6), min_size=1, max_size=6))
+    return "".join(draw(st.lists(st.sampled_from(pieces), min_size=1, max_size=80)))
+
+
+@settings(max_examples=examples(2000), deadline=None)
+@given(st.one_of(st.text(_PAIR_CHARACTERS, max_size=300), _repetitive_texts()))
+def test_the_extension_equals_the_pure_python(norm: str) -> None:
+    _assert_extension_matches(norm)
+
+
+@settings(max_examples=examples(500), deadline=None)
+@given(st.lists(st.one_of(_GOLDEN_ALPHABET, _PAIR_CHARACTERS), max_size=120).map("".join))
+def test_fingerprints_with_and_without_the_extension_are_equal(text: str) -> None:
+    _extension()
+    with pure_python():
+        expected = (fingerprint(text), simhash(text), simhash(text, cache={}))
+    assert (fingerprint(text), simhash(text), simhash(text, cache={})) == expected
