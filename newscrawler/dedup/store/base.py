@@ -13,7 +13,7 @@ exactly (pigeonhole).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
@@ -128,6 +128,14 @@ class SeenStore(Protocol):
     def set_meta(self, key: str, value: str) -> None: ...
 
     def count(self) -> int: ...
+
+    def iter_codes(self) -> Iterator[str]:
+        """Every recorded article code (the shared view of the distributed mode is made of them)."""
+        ...
+
+    def iter_rejections(self) -> Iterator[tuple[str, str]]:
+        """Every ``(code, reason)`` refusal."""
+        ...
 
     def transaction(self) -> AbstractContextManager[None]: ...
 

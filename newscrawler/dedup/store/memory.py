@@ -138,6 +138,14 @@ class MemoryStore:
         self._live()
         return len(self._articles)
 
+    def iter_codes(self) -> Iterator[str]:
+        self._live()
+        return iter(sorted(self._articles))
+
+    def iter_rejections(self) -> Iterator[tuple[str, str]]:
+        self._live()
+        return iter(sorted(self._rejected.items()))
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Group writes (no-op in memory: there is nothing to commit)."""

@@ -372,6 +372,14 @@ class SQLiteStore:
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
+    def iter_codes(self) -> Iterator[str]:
+        for (code,) in self._db.execute("SELECT code FROM articles ORDER BY code"):
+            yield f"{code:018d}"
+
+    def iter_rejections(self) -> Iterator[tuple[str, str]]:
+        for code, reason in self._db.execute("SELECT code, reason FROM rejected ORDER BY code"):
+            yield f"{code:018d}", str(reason)
+
     def check(self, integrity: IntegrityCheck = "quick") -> None:
         """Check every page now (``quick`` or ``full``); raises :class:`StoreCorrupt`."""
         try:
