@@ -26,7 +26,6 @@ from scrapy.crawler import Crawler
 from twisted.python.failure import Failure
 
 from newscrawler.archive.fsutil import atomic_write
-from newscrawler.archive.layout import REPORT_FILE
 from newscrawler.archive.retention import RetentionResult, apply_retention
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.outcomes import PREFIX, Counters, counter
@@ -56,6 +55,9 @@ class ExitStatus(IntEnum):
     ARCHIVE_NOT_WRITABLE = 73
     #: EX_TEMPFAIL: another run holds the archive; this one did nothing.
     LOCKED = 75
+    #: EX_PROTOCOL: the distributed mode's Redis did not answer at the start (nothing was
+    #: done) or was lost during the run (what was handed on is safe; a later run does the rest).
+    REDIS_UNAVAILABLE = 76
     #: 128 + SIGINT, as shells report it: the run was stopped by a signal (Ctrl-C, SIGTERM)
     #: before it was done; what it wrote is complete, the next run does the rest.
     INTERRUPTED = 130
@@ -82,6 +84,8 @@ def run_status(stats: dict[str, Any], reason: str = "finished") -> ExitStatus:
     """The exit status a finished run's counters (and Scrapy's finish *reason*) call for."""
     if stats.get(counter("errors", "archive_write"), 0) or stats.get(counter("errors", "retention"), 0):
         return ExitStatus.ARCHIVE_NOT_WRITABLE
+    if stats.get(counter("errors", "redis_lost"), 0):
+        return ExitStatus.REDIS_UNAVAILABLE
     if reason == SHUTDOWN_REASON:
         return ExitStatus.INTERRUPTED
     feeds = _group(stats, "feeds")
@@ -122,6 +126,7 @@ def build_report(
     feeds = _group(stats, "feeds")
     return {
         "spider": spider,
+        "mode": session.config.mode,
         "finish_reason": reason,
         "interrupted": reason == SHUTDOWN_REASON,
         "exit_status": int(exit_status),
@@ -141,6 +146,7 @@ def build_report(
             {**entry, "retry": f"scrapy crawl {spider} -a codes={entry['code']}"}
             for entry in session.run.skipped_rejected
         ],
+        "distributed": _group(stats, "distributed"),
         "duplicates": _group(stats, "duplicates"),
         "dropped": _group(stats, "dropped"),
         "errors": _group(stats, "errors"),
@@ -168,6 +174,17 @@ def summary_lines(report: dict[str, Any], max_paths: int = SUMMARY_MAX_PATHS) ->
         entries = f", {feeds['entries']} entries" if "entries" in feeds else ""
         lines.append(f"  feeds: {feeds['ok']} ok, {feeds['failed']} failed{entries}")
     paths = report["new_post_paths"]
+    distributed = report.get("distributed", {})
+    if report.get("mode") == "worker":
+        lines.append(
+            f"  handed to the writer: {distributed.get('handed_off', 0)}; "
+            f"left to other workers: {distributed.get('claimed_elsewhere', 0)}"
+        )
+    elif report.get("mode") == "writer":
+        lines.append(
+            f"  taken from the workers: {distributed.get('received', 0)}"
+            f" (taken again after a killed writer: {distributed.get('recovered', 0)})"
+        )
     lines.append(f"  new posts: {report['new_posts']}")
     lines += [f"    {path}" for path in paths[:max_paths]]
     if len(paths) > max_paths:
@@ -249,7 +266,7 @@ class RunReport:
     def spider_opened(self, spider: Spider) -> None:
         """A report that says this run is running replaces the last run's: a run killed
         before it writes its own report leaves no report claiming it went well."""
-        if not self.session.archive.is_open:
+        if not self.session.holds_run:
             return
         self.started = True
         running = {
@@ -264,7 +281,7 @@ class RunReport:
 
     def _write(self, report: dict[str, Any]) -> bool:
         """Write *report* as ``last-run.json``; an OS error is logged and counted (False)."""
-        path = self.session.config.state_dir / REPORT_FILE
+        path = self.session.report_file
         data = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
         try:
             atomic_write(path, data.encode("utf-8"))
@@ -275,7 +292,7 @@ class RunReport:
         return True
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        if not self.session.archive.is_open:
+        if not self.session.holds_run:
             return  # this run never held the archive (e.g. the lock was held): write nothing
         try:
             retention = self._retention()
@@ -302,7 +319,7 @@ class RunReport:
 
     def _retention(self) -> dict[str, Any]:
         days = self.retention_days
-        if days <= 0:
+        if days <= 0 or self.session.config.worker:
             return retention_report(None, 0)
         try:
             result = apply_retention(

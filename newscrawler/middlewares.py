@@ -47,7 +47,7 @@ class SkipKnownArticlesMiddleware:
         if request.meta.get(EXPLICIT_META):
             self._check_source(request)
             return None
-        if self.session.open().has(code):
+        if self.session.is_archived(code):
             self.counters.inc("skipped", "known")
             logger.debug("Skipping %s: article %s is already archived", request.url, code)
             raise IgnoreRequest(f"article {code} is already archived")

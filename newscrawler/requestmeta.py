@@ -8,3 +8,7 @@ ARTICLE_CODE_META = "newscrawler_article_code"
 EXPLICIT_META = "newscrawler_explicit"
 #: Request meta key naming the text source a request asks (see :class:`SourceBreaker`).
 TEXT_SOURCE_META = "newscrawler_text_source"
+#: Request meta key set on a request for an article made while handling a response for the
+#: same article (the next text source, the original of an archived post): the distributed
+#: mode lets the worker that has the article queue it (:mod:`newscrawler.distributed.shared`).
+FOLLOW_UP_META = "newscrawler_follow_up"

@@ -64,6 +64,28 @@ EASTMONEY_REFERERS = {
     "eastmoney.com/a/": "https://finance.eastmoney.com/",
 }
 
+# --- Distributed mode (docs/distributed.md) ------------------------------------------------
+#: Redis of the distributed mode (``redis://host:6379/0``): workers (``scrapy crawl eastmoney``,
+#: ``finews``) share their article requests there and hand their articles to the one writer
+#: (``scrapy crawl writer``). Empty: one process does everything, nothing needs Redis.
+REDIS_URL = ""
+#: Prefix of this archive's Redis keys (letters, digits and ``_.-``): one Redis can serve several archives.
+REDIS_KEY_PREFIX = "newscrawler"
+#: How long a worker's article claims outlive it: the articles a killed worker had are
+#: fetched by a run that starts this many seconds later (it renews them a third as often).
+REDIS_HEARTBEAT_SECONDS = 30.0
+#: An article a worker tried and did not hand to the writer (no text from any source, a date
+#: in the future ...) rests this many seconds before any worker tries it again: the workers
+#: of one scheduled run do not try it twice, a later run does.
+REDIS_RETRY_AFTER_SECONDS = 120.0
+#: The writer stops when, for this many seconds, no article came, no worker is alive and no
+#: article request is queued; 0 keeps it running until it is stopped (a service).
+REDIS_WRITER_IDLE_SECONDS = 5.0
+#: Set by the ``writer`` spider; with REDIS_URL, a run with any other role is a worker.
+NEWSCRAWLER_ROLE = ""
+#: The distributed mode switches the scheduler and the pipelines of a worker when REDIS_URL is set.
+ADDONS = {"newscrawler.distributed.addon.DistributedMode": 0}
+
 # --- Pipelines ---------------------------------------------------------------------------
 #: validate (100), clean (200), deduplicate (300), archive images (350), write (400).
 ITEM_PIPELINES = {

@@ -69,15 +69,14 @@ def project_settings(**overrides: Any) -> dict[str, Any]:
     return {**{name: getattr(settings, name) for name in dir(settings) if name.isupper()}, **overrides}
 
 
-def run_crawl(
+def crawl_command(
     spider: str,
     archive: Path,
     *,
     args: dict[str, str] | None = None,
     settings: dict[str, str] | None = None,
-    timeout: float = 180,
-) -> subprocess.CompletedProcess[str]:
-    """``scrapy crawl SPIDER`` in a subprocess, writing into *archive*."""
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of ``scrapy crawl SPIDER`` writing into *archive*."""
     command = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"ARCHIVE_DIR={archive}"]
     merged = {
         "RETRY_TIMES": "1",
@@ -96,7 +95,19 @@ def run_crawl(
         command += ["-s", f"{name}={value}"]
     for name, value in (args or {}).items():
         command += ["-a", f"{name}={value}"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return command, {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def run_crawl(
+    spider: str,
+    archive: Path,
+    *,
+    args: dict[str, str] | None = None,
+    settings: dict[str, str] | None = None,
+    timeout: float = 180,
+) -> subprocess.CompletedProcess[str]:
+    """``scrapy crawl SPIDER`` in a subprocess, writing into *archive*."""
+    command, env = crawl_command(spider, archive, args=args, settings=settings)
     return subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )

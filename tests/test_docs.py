@@ -112,7 +112,7 @@ def test_fallback_meanings_only_for_settings_without_a_comment() -> None:
 
 def test_project_settings_are_those_scrapy_does_not_define() -> None:
     own = {s.name for s in reference.read_settings() if s.project}
-    prefixes = ("ARCHIVE_", "STATE_DIR", "EASTMONEY_", "DEDUP_", "WRITE_", "WARC_", "NEWSCRAWLER_")
+    prefixes = ("ARCHIVE_", "STATE_DIR", "EASTMONEY_", "DEDUP_", "WRITE_", "WARC_", "NEWSCRAWLER_", "REDIS_")
     assert own == {n for n in own if n.startswith(prefixes)}
     assert "MEDIA_ALLOW_REDIRECTS" not in own  # Scrapy's media pipelines read it
 

@@ -16,6 +16,9 @@ from newscrawler.archive.layout import DEFAULT_STATE_SUBDIR
 
 logger = logging.getLogger(__name__)
 
+#: ``NEWSCRAWLER_ROLE`` of the distributed mode's writer (the ``writer`` spider sets it).
+ROLE_WRITER = "writer"
+
 
 @dataclass(frozen=True)
 class ArchiveConfig:
@@ -40,6 +43,36 @@ class ArchiveConfig:
     rescan: bool
     #: ``DEDUP_STORE_CHECK_HOURS``: how often the store's pages are checked (None: every run).
     store_check_every: timedelta | None
+    #: ``REDIS_URL``: the distributed mode's Redis ("" : one process does everything).
+    redis_url: str = ""
+    #: ``REDIS_KEY_PREFIX``: the prefix of this archive's Redis keys.
+    redis_prefix: str = ""
+    #: ``REDIS_HEARTBEAT_SECONDS``: how long a worker's claims outlive it.
+    redis_heartbeat: float = 30.0
+    #: ``REDIS_RETRY_AFTER_SECONDS``: how long an article a worker tried in vain rests.
+    redis_retry_after: float = 0.0
+    #: ``REDIS_WRITER_IDLE_SECONDS``: the writer stops after this long with nothing to do (0: never).
+    writer_idle: float = 0.0
+    #: ``NEWSCRAWLER_ROLE``: ``writer`` for the writer spider; with ``REDIS_URL`` any other is a worker.
+    role: str = ""
+
+    @property
+    def mode(self) -> str:
+        """``single`` (one process does everything), or the distributed mode's ``worker`` or ``writer``."""
+        return "writer" if self.writer else "worker" if self.worker else "single"
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.redis_url)
+
+    @property
+    def worker(self) -> bool:
+        """A worker of the distributed mode: fetches and cleans, never touches the archive."""
+        return bool(self.redis_url) and self.role != ROLE_WRITER
+
+    @property
+    def writer(self) -> bool:
+        return bool(self.redis_url) and self.role == ROLE_WRITER
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
@@ -62,4 +95,10 @@ class ArchiveConfig:
             retention_days=retention,
             rescan=settings.getbool("ARCHIVE_RESCAN"),
             store_check_every=timedelta(hours=check_hours) if check_hours > 0 else None,
+            redis_url=str(settings.get("REDIS_URL") or "").strip(),
+            redis_prefix=str(settings.get("REDIS_KEY_PREFIX") or ""),
+            redis_heartbeat=max(1.0, settings.getfloat("REDIS_HEARTBEAT_SECONDS")),
+            redis_retry_after=max(0.0, settings.getfloat("REDIS_RETRY_AFTER_SECONDS")),
+            writer_idle=max(0.0, settings.getfloat("REDIS_WRITER_IDLE_SECONDS")),
+            role=str(settings.get("NEWSCRAWLER_ROLE") or ""),
         )

@@ -20,3 +20,7 @@ STORE_FILE = "seen.db"
 LOCK_FILE = "lock"
 REPORT_FILE = "last-run.json"
 JOURNAL_FILE = "journal"
+#: A worker of the distributed mode (docs/distributed.md) has its own lock and report: one
+#: worker per STATE_DIR, beside the writer's files when they share it.
+WORKER_LOCK_FILE = "worker.lock"
+WORKER_REPORT_FILE = "last-worker-run.json"

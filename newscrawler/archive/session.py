@@ -12,6 +12,8 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
@@ -19,14 +21,25 @@ from scrapy.settings import BaseSettings
 from newscrawler.archive.bootstrap import archived_post, bootstrap, remove_stale_temp_files
 from newscrawler.archive.config import ArchiveConfig
 from newscrawler.archive.journal import Journal, JournalEntry
-from newscrawler.archive.layout import JOURNAL_FILE, LOCK_FILE, POST_DIRS, STORE_FILE
+from newscrawler.archive.layout import (
+    JOURNAL_FILE,
+    LOCK_FILE,
+    POST_DIRS,
+    REPORT_FILE,
+    STORE_FILE,
+    WORKER_REPORT_FILE,
+)
 from newscrawler.archive.lock import RunLock
 from newscrawler.dedup.store.base import SeenStore, StoredArticle
 from newscrawler.dedup.store.memory import MemoryStore
 from newscrawler.dedup.store.sqlite import open_store
 from newscrawler.ids import is_code
 
+if TYPE_CHECKING:
+    from newscrawler.distributed.shared import Shared
+
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 _ATTR = "_newscrawler_session"
 _POST_NAME_RE = re.compile(r"(?:NW)?([0-9]{18})\.md$", re.ASCII)
@@ -96,6 +109,8 @@ class Archive:
         self.journal = Journal(config.state_dir / JOURNAL_FILE)
         #: Refusals of this run, committed with the next batch of posts (:meth:`commit`).
         self.pending_rejections: dict[str, str] = {}
+        #: Called with the store after each commit (the distributed writer acknowledges there).
+        self.after_commit: list[Callable[[SeenStore], None]] = []
         #: What opening found: temp files of a killed run removed, posts recorded afresh.
         self.stale_temp_files = 0
         self.reconciled = 0
@@ -104,7 +119,11 @@ class Archive:
     def is_open(self) -> bool:
         return self.store is not None
 
-    def lock_archive(self) -> None:
+    @property
+    def locked(self) -> bool:
+        return self.lock is not None
+
+    def lock_archive(self, name: str = LOCK_FILE) -> None:
         """Take the run lock (idempotent; :meth:`open` keeps a lock taken here).
 
         ``scrapy crawl`` (:mod:`newscrawler.commands.crawl`) calls it before the crawl
@@ -117,7 +136,7 @@ class Archive:
         if self.lock is not None:
             return
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        lock = RunLock(self.state_dir / LOCK_FILE)
+        lock = RunLock(self.state_dir / name)
         lock.acquire()
         self.lock = lock
 
@@ -173,6 +192,8 @@ class Archive:
                 store.reject_many(self.pending_rejections.items())
         self.pending_rejections.clear()
         self.journal.clear()
+        for callback in self.after_commit:
+            callback(store)
 
     def is_known(self, code: str) -> bool:
         """Archived, or refused for good by an earlier run (or this one)."""
@@ -200,6 +221,8 @@ class Archive:
                     with self.store.transaction():
                         self.store.reject_many(self.pending_rejections.items())
                     self.pending_rejections.clear()
+                for callback in self.after_commit:
+                    callback(self.store)
             finally:
                 self.store.close()
                 self.store = None
@@ -267,6 +290,7 @@ class ArchiveSession:
         self.archive = archive
         self.run = run or RunState()
         self._slugs_seeded = False
+        self._shared: Shared | None = None
 
     @classmethod
     def from_settings(
@@ -288,8 +312,21 @@ class ArchiveSession:
         setattr(crawler, _ATTR, self)
         return self
 
+    @property
+    def shared(self) -> Shared | None:
+        """The distributed mode's shared state in Redis (None without ``REDIS_URL``);
+        made on first use, nothing is sent before the first command."""
+        if self._shared is None and self.config.redis_url:
+            from newscrawler.distributed.shared import Keys, Shared, connect
+
+            self._shared = Shared(connect(self.config.redis_url), Keys(self.config.redis_prefix))
+        return self._shared
+
     def open(self) -> SeenStore:
-        """The store (the first call opens the archive and seeds the run's slugs from it)."""
+        """The store (the first call opens the archive and seeds the run's slugs from it).
+        A worker of the distributed mode never opens the archive: it has no store."""
+        if self.config.worker:
+            raise RuntimeError("a worker of the distributed mode does not open the archive")
         store = self.archive.open()
         if not self._slugs_seeded:
             self._slugs_seeded = True
@@ -297,18 +334,58 @@ class ArchiveSession:
                 self.run.slugs.setdefault(outlet, slug)
         return store
 
+    @property
+    def holds_run(self) -> bool:
+        """This run has what it needs to report: the archive open, or (a worker) its lock."""
+        return self.archive.locked if self.config.worker else self.archive.is_open
+
+    @property
+    def report_file(self) -> Path:
+        return self.config.state_dir / (WORKER_REPORT_FILE if self.config.worker else REPORT_FILE)
+
+    def is_archived(self, code: str) -> bool:
+        """The archive has a post of the article *code* (a worker asks the shared view:
+        when Redis does not answer, not archived: fetching it is the safe side)."""
+        if self.config.worker:
+            return self._ask_shared(lambda shared: shared.is_archived(code), False)
+        return self.open().has(code)
+
     def is_known(self, code: str) -> bool:
-        self.open()
-        return self.archive.is_known(code)
+        """Archived, or refused for good by an earlier run (or this one)."""
+        return self.is_archived(code) or self.rejection(code) is not None
 
     def is_rejected(self, code: str) -> bool:
-        self.open()
-        return self.archive.is_rejected(code)
+        return self.rejection(code) is not None
 
     def rejection(self, code: str) -> str | None:
         """Why the article *code* was refused for good (by an earlier run or this one), or None."""
+        if self.config.worker:
+            return self._ask_shared(lambda shared: shared.rejection(code), None)
         self.open()
         return self.archive.rejection(code)
+
+    def reject(self, code: str, reason: str) -> None:
+        """Remember that the article *code* was fetched and refused for a lasting *reason*:
+        in the store (with the next batch), or, from a worker, by a message to the writer."""
+        if not self.config.worker:
+            self.archive.reject(code, reason)
+            return
+        if not is_code(code):
+            return
+        from newscrawler.distributed.messages import encode_refusal
+
+        self._ask_shared(lambda shared: shared.hand_off(code, encode_refusal(code, reason)), None)
+
+    def _ask_shared(self, ask: Callable[[Shared], _T], default: _T) -> _T:
+        shared = self.shared
+        assert shared is not None
+        from newscrawler.distributed.shared import REDIS_ERRORS
+
+        try:
+            return ask(shared)
+        except REDIS_ERRORS as exc:
+            logger.warning("Redis did not answer (%s)", exc)
+            return default
 
     def lose(self, code: str, url: str, reason: str) -> None:
         """Note an article this run lost, for the report."""

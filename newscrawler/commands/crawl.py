@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
 from newscrawler.archive.fsutil import temp_name
-from newscrawler.archive.layout import TEMP_DIRS
+from newscrawler.archive.layout import TEMP_DIRS, WORKER_LOCK_FILE
 from newscrawler.archive.lock import LockHeld
 from newscrawler.archive.session import Archive, ArchiveSession
 from newscrawler.extensions import ExitStatus, RunReport
@@ -44,7 +45,8 @@ logger = logging.getLogger(__name__)
 EXIT_STATUS_HELP = """\
 Exit status: 0 a healthy run (nothing new included); 1 the crawl did not start (see the
 log); 2 usage error; 69 every feed failed; 73 the archive cannot be written; 75 another
-run holds the archive (this one did nothing); 130 stopped by a signal before it finished.
+run holds the archive (this one did nothing); 76 Redis (REDIS_URL) unreachable or lost;
+130 stopped by a signal before it finished.
 The run's report is written to <STATE_DIR>/last-run.json.
 """
 
@@ -65,6 +67,66 @@ def archive_directories(session: Archive) -> list[Path]:
     folders that already exist."""
     folders = [session.archive_dir / name for name in TEMP_DIRS]
     return [session.state_dir, session.archive_dir, *(f for f in folders if f.exists() or f.is_symlink())]
+
+
+_KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def check_redis(session: ArchiveSession) -> ExitStatus | None:
+    """The distributed mode: a usable key prefix and a Redis that answers; on failure log
+    why in one line and return the exit status (nothing was locked or fetched)."""
+    config = session.config
+    if not _KEY_PREFIX_RE.match(config.redis_prefix):
+        logger.error("REDIS_KEY_PREFIX=%r: use letters, digits and _.- only", config.redis_prefix)
+        return ExitStatus.USAGE
+    try:
+        import scrapy_redis  # noqa: F401 (installed?)
+
+        from newscrawler.distributed.shared import REDIS_ERRORS, safe_url
+
+        shared = session.shared
+    except ImportError as exc:
+        logger.error("REDIS_URL is set but %s: pip install 'newscrawler[distributed]'", exc)
+        return ExitStatus.USAGE
+    assert shared is not None
+    try:
+        shared.ping()
+    except (*REDIS_ERRORS, ValueError) as exc:
+        logger.error(
+            "Cannot reach Redis at %s (REDIS_URL): %s; exiting without doing anything",
+            safe_url(config.redis_url),
+            exc,
+        )
+        return ExitStatus.REDIS_UNAVAILABLE
+    return None
+
+
+def claim_worker(session: Archive) -> ExitStatus | None:
+    """A worker of the distributed mode: its own lock in STATE_DIR (one worker per
+    STATE_DIR), which must be writable; it never touches the archive."""
+    try:
+        session.lock_archive(WORKER_LOCK_FILE)
+    except LockHeld as exc:
+        logger.error("%s", exc)
+        return ExitStatus.LOCKED
+    except OSError as exc:
+        logger.error(
+            "Cannot write the worker's state in %s: %s; exiting without doing anything",
+            session.state_dir,
+            exc,
+        )
+        return ExitStatus.ARCHIVE_NOT_WRITABLE
+    try:
+        check_writable([session.state_dir])
+    except OSError as exc:
+        session.close()
+        logger.error(
+            "Cannot write the worker's state in %s: %s; exiting without doing anything",
+            session.state_dir,
+            exc,
+        )
+        return ExitStatus.ARCHIVE_NOT_WRITABLE
+    return None
 
 
 def claim_archive(session: Archive) -> ExitStatus | None:
@@ -112,7 +174,11 @@ class Command(ScrapyCrawlCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
-        quiet = contextlib.nullcontext() if self.settings.getbool("NEWSCRAWLER_LOG_DUMPS") else scrapy_dumps_at_debug()
+        quiet = (
+            contextlib.nullcontext()
+            if self.settings.getbool("NEWSCRAWLER_LOG_DUMPS")
+            else scrapy_dumps_at_debug()
+        )
         with quiet:
             self._run(args, opts)
 
@@ -131,8 +197,12 @@ class Command(ScrapyCrawlCommand):
                 logger.error("%s", exc)
                 self.exitcode = int(ExitStatus.USAGE)
                 return
-        session = ArchiveSession.from_crawler(crawler).archive
-        refused = claim_archive(session)
+        archive_session = ArchiveSession.from_crawler(crawler)
+        session = archive_session.archive
+        config = archive_session.config
+        refused = check_redis(archive_session) if config.distributed else None
+        if refused is None:
+            refused = claim_worker(session) if config.worker else claim_archive(session)
         if refused is not None:
             self.exitcode = int(refused)
             return

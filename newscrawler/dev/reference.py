@@ -51,6 +51,7 @@ SCRAPY_EXTRAS = frozenset({"MEDIA_ALLOW_REDIRECTS"})
 #: What each counter group means (the second segment of ``newscrawler/<group>/...``).
 GROUPS: dict[str, str] = {
     "categories": "category pages written",
+    "distributed": "the distributed mode (`REDIS_URL`): articles handed to the writer, taken by it, left to other workers",
     "dropped": "articles refused, by reason (no post)",
     "duplicates": "articles not written because the archive or the run already has the story",
     "errors": "download and parse failures, by source and reason; archive write failures",

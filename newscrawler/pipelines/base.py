@@ -34,5 +34,5 @@ def drop(
     counters.inc("dropped", reason)
     session.lose(item.code, item.url, f"dropped/{reason}")
     if reason in REMEMBERED_DROPS:
-        session.archive.reject(item.code, f"dropped/{reason}")
+        session.reject(item.code, f"dropped/{reason}")
     return DropItem(f"{reason}{': ' + detail if detail else ''}", log_level=level)

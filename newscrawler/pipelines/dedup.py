@@ -67,7 +67,7 @@ class DedupPipeline:
             other = run.get(match) or store.get(match)
             if other is not None and self._within_window(other.date, item):
                 kind = "content_exact" if other.text_hash == fp.text_hash else "content_near"
-                self.session.archive.reject(item.code, f"duplicates/{kind} of {match}")
+                self.session.reject(item.code, f"duplicates/{kind} of {match}")
                 raise self._duplicate(kind, item, f"article {match} ({other.path})")
         self.run.codes_this_run.add(item.code)
         item.fingerprint = fp

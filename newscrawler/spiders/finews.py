@@ -402,7 +402,7 @@ class FinewsSpider(ArticleTextMixin, Spider):
         Article goes along in the meta (from one source to the next), for :meth:`no_text`.
         The article API's title, date and outlet win over the archived post's."""
         entry = replace(self.entry_for(article), metadata_wins=False)
-        yield from self.text_requests(entry, meta={ARCHIVED_META: article})
+        yield from self.text_requests(entry, meta={ARCHIVED_META: article}, follow_up=True)
 
     def no_text(
         self, entry: FeedEntry, why: str, meta: Mapping[str, Any], texts: tuple[ArticleText, ...] = ()

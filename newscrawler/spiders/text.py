@@ -28,7 +28,7 @@ from newscrawler.ids import CANONICAL_ARTICLE_URL, info_code
 from newscrawler.items import KIND_EMNEWS, KIND_OUTLET, Article
 from newscrawler.middlewares import SourceDisabled
 from newscrawler.outcomes import Counters, failed_request, failure_reason, requested_url
-from newscrawler.requestmeta import ARTICLE_CODE_META, EXPLICIT_META, TEXT_SOURCE_META
+from newscrawler.requestmeta import ARTICLE_CODE_META, EXPLICIT_META, FOLLOW_UP_META, TEXT_SOURCE_META
 from newscrawler.sources.eastmoney.article_api import ArticleApiParser
 from newscrawler.sources.eastmoney.article_page import ArticlePageParser
 from newscrawler.sources.eastmoney.common import ArticleText, SourceError, decode_html_checked, merge_text
@@ -72,7 +72,7 @@ class ArticleTextMixin:
     #: URL fragment -> the ``Referer`` that source's own pages send.
     referers: Mapping[str, str]
     #: Request meta keys carried from one source's request to the next.
-    CHAIN_META: ClassVar[tuple[str, ...]] = (EXPLICIT_META,)
+    CHAIN_META: ClassVar[tuple[str, ...]] = (EXPLICIT_META, FOLLOW_UP_META)
 
     def _init_text_parsers(self) -> None:
         self.text_parser = TextApiParser()
@@ -100,11 +100,17 @@ class ArticleTextMixin:
     # --- the chain ------------------------------------------------------------------------
 
     def text_requests(
-        self, entry: FeedEntry, explicit: bool = False, meta: Mapping[str, Any] | None = None
+        self,
+        entry: FeedEntry,
+        explicit: bool = False,
+        meta: Mapping[str, Any] | None = None,
+        *,
+        follow_up: bool = False,
     ) -> Iterator[Request | Article]:
         """The first source's request for *entry* (or, with no source on, the outcome);
-        *meta* (keys of :attr:`CHAIN_META`) goes along from one source to the next."""
-        chain_meta = {**(meta or {}), EXPLICIT_META: explicit}
+        *meta* (keys of :attr:`CHAIN_META`) goes along from one source to the next.
+        *follow_up*: asked while handling a response for the same article (its page)."""
+        chain_meta = {**(meta or {}), EXPLICIT_META: explicit, FOLLOW_UP_META: follow_up}
         yield from self._ask(entry, 0, (), chain_meta, "no text source is configured")
 
     def _ask(
@@ -112,6 +118,8 @@ class ArticleTextMixin:
     ) -> Iterator[Request | Article]:
         """Ask source number *step* or the next one that is on; after the last, build the
         article from what the sources said (or give up: :meth:`no_text`)."""
+        if step > 0:  # the next source, after one that answered or failed
+            meta = {**meta, FOLLOW_UP_META: True}
         while step < len(self.text_sources) and self.breaker.is_disabled(self.text_sources[step].name):
             step += 1
         if step < len(self.text_sources):

@@ -1,0 +1,376 @@
+"""End to end, the distributed mode (docs/distributed.md): ``scrapy crawl`` workers and the
+``writer`` as subprocesses, a real ``redis-server`` and the loopback server.
+
+The fake eastmoney of the reliability tests (every fault and bad item, and good articles)
+is crawled once by a single process and once by two workers and a writer: the archives
+must be equal byte for byte, and every article URL asked exactly as often. Then the
+faults of the mode: Redis down at the start, Redis lost mid-run (a worker, the writer),
+a worker and the writer killed mid-run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from newscrawler.dev.redis import RedisServer
+from newscrawler.dev.server import Hangup, LoopbackServer, Ok, Route, Slow, closed_port
+from tests.conftest import REPO, crawl_command, run_crawl
+from tests.crawl.test_reliability import (
+    DOWNLOAD_TIMEOUT,
+    FAKE,
+    MEDIA_FEED,
+    PAGE_PATH,
+    TEXT_PATH,
+    media_record,
+    text_answer,
+    text_path,
+)
+from tests.support import json_body, serve
+
+pytestmark = pytest.mark.crawl
+
+ARCHIVE_PARTS = ("_posts", "old_post", "category")
+
+
+def tree(archive: Path) -> dict[str, bytes]:
+    """Every file of the archive's posts and category pages, by relative path."""
+    files: dict[str, bytes] = {}
+    for part in ARCHIVE_PARTS:
+        for path in sorted((archive / part).rglob("*")):
+            if path.is_file():
+                files[str(path.relative_to(archive))] = path.read_bytes()
+    return files
+
+
+def eastmoney_of(server: LoopbackServer, feeds: list[str], **extra: str) -> dict[str, str]:
+    base = server.url
+    return {
+        "EASTMONEY_FEEDS": ",".join(f if f.startswith("http") else base + f for f in feeds),
+        "EASTMONEY_TEXT_URL": base + TEXT_PATH,
+        "EASTMONEY_ARTICLE_URL": base + PAGE_PATH,
+        "DOWNLOAD_TIMEOUT": DOWNLOAD_TIMEOUT,
+        "RETRY_TIMES": "1",
+        "CONCURRENT_REQUESTS": "32",
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
+        **extra,
+    }
+
+
+def distributed(redis_url: str, state: Path, **extra: str) -> dict[str, str]:
+    return {"REDIS_URL": redis_url, "STATE_DIR": str(state), "REDIS_HEARTBEAT_SECONDS": "2", **extra}
+
+
+def start(spider: str, archive: Path, settings: dict[str, str]) -> subprocess.Popen[str]:
+    command, env = crawl_command(spider, archive, settings=settings)
+    return subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str]:
+    _, stderr = process.communicate(timeout=timeout)
+    return process.returncode, stderr
+
+
+def kill(process: subprocess.Popen[str]) -> str:
+    os.killpg(process.pid, signal.SIGKILL)
+    _, stderr = process.communicate(timeout=30)
+    return stderr
+
+
+def report(state: Path, name: str = "last-run.json") -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((state / name).read_text("utf-8"))
+    return data
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def article_hits(server: LoopbackServer) -> Counter[str]:
+    """Requests per target, the feeds left out (every worker reads them)."""
+    return Counter({t: n for t, n in server.hits.items() if not t.startswith("/feeds/")})
+
+
+def temp_files(archive: Path) -> list[Path]:
+    return [p for part in ARCHIVE_PARTS for p in (archive / part).glob(".*.tmp")]
+
+
+# --- two workers and a writer = one process ---------------------------------------------------
+
+
+@dataclass
+class Runs:
+    single: Path
+    multi: Path
+    single_hits: Counter[str]
+    multi_hits: Counter[str]
+    workers: list[tuple[int, str, dict[str, Any]]]
+    writer: tuple[int, str, dict[str, Any]]
+    rerun_hits: Counter[str]
+    rerun: tuple[int, str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    root = tmp_path_factory.mktemp("distributed")
+    with serve(FAKE.routes) as server, RedisServer() as redis_server:
+        settings = eastmoney_of(server, FAKE.feeds)
+        single = run_crawl("eastmoney", root / "single", settings=settings, timeout=120)
+        assert single.returncode == 0, single.stderr[-3000:]
+        single_hits = article_hits(server)
+        server.reset()
+        states = [root / "worker-1", root / "worker-2"]
+        workers = [
+            start("eastmoney", root / f"scratch-{n}", {**settings, **distributed(redis_server.url, state)})
+            for n, state in enumerate(states)
+        ]
+        writer = start(
+            "writer",
+            root / "multi",
+            distributed(redis_server.url, root / "multi-state", REDIS_WRITER_IDLE_SECONDS="5"),
+        )
+        worker_results = [
+            (*finish(w), report(state, "last-worker-run.json"))
+            for w, state in zip(workers, states, strict=True)
+        ]
+        writer_code, writer_log = finish(writer)
+        multi_hits = article_hits(server)
+        # A scheduled run later: the feeds unchanged.
+        server.reset()
+        rerun_state = root / "worker-3"
+        rerun_worker = start(
+            "eastmoney", root / "scratch-3", {**settings, **distributed(redis_server.url, rerun_state)}
+        )
+        rerun = (*finish(rerun_worker), report(rerun_state, "last-worker-run.json"))
+        rerun_hits = article_hits(server)
+    yield Runs(
+        single=root / "single",
+        multi=root / "multi",
+        single_hits=single_hits,
+        multi_hits=multi_hits,
+        workers=worker_results,
+        writer=(writer_code, writer_log, report(root / "multi-state")),
+        rerun_hits=rerun_hits,
+        rerun=rerun,
+    )
+
+
+def test_two_workers_and_a_writer_write_exactly_the_single_process_archive(runs: Runs) -> None:
+    single, multi = tree(runs.single), tree(runs.multi)
+    assert len(single) > 10
+    assert sorted(multi) == sorted(single)
+    assert [path for path in single if single[path] != multi[path]] == []
+
+
+def test_no_article_is_fetched_more_often_than_by_one_process(runs: Runs) -> None:
+    # A connection that hangs up is tried again by Twisted's connection pool when it was a
+    # reused keep-alive connection: how often those targets are asked depends on timing.
+    def comparable(hits: Counter[str]) -> Counter[str]:
+        return Counter({t: n for t, n in hits.items() if not isinstance(FAKE.routes.get(t), Hangup)})
+
+    assert set(runs.multi_hits) == set(runs.single_hits)
+    assert comparable(runs.multi_hits) == comparable(runs.single_hits)
+
+
+def test_the_workers_shared_the_work_and_exited_ok(runs: Runs) -> None:
+    handed = 0
+    for code, log, worker_report in runs.workers:
+        assert code == 0, log[-3000:]
+        assert worker_report["mode"] == "worker" and worker_report["status"] == "ok"
+        assert "Traceback" not in log
+        handed += worker_report["distributed"].get("handed_off", 0)
+    writer_code, writer_log, writer_report = runs.writer
+    assert writer_code == 0, writer_log[-3000:]
+    assert writer_report["mode"] == "writer" and writer_report["status"] == "ok"
+    assert writer_report["new_posts"] == len(list((runs.single / "_posts").glob("*.md")))
+    # Every article handed off reached the writer (refusals too: those are messages as well).
+    assert writer_report["distributed"]["received"] >= handed >= writer_report["new_posts"]
+
+
+def test_a_later_worker_over_unchanged_feeds_fetches_no_article(runs: Runs) -> None:
+    code, log, worker_report = runs.rerun
+    assert code == 0, log[-3000:]
+    assert runs.rerun_hits == Counter()
+    assert worker_report["skipped_known"] > 0
+    assert worker_report["distributed"].get("handed_off", 0) == 0
+
+
+# --- Redis down, Redis lost -------------------------------------------------------------------
+
+
+def test_redis_down_at_the_start_is_one_line_and_exit_76_nothing_fetched(tmp_path: Path) -> None:
+    url = f"redis://127.0.0.1:{closed_port()}/0"
+    with serve(FAKE.routes) as server:
+        for spider, settings in (
+            ("eastmoney", eastmoney_of(server, FAKE.feeds)),
+            ("writer", {}),
+        ):
+            result = run_crawl(
+                spider,
+                tmp_path / spider,
+                settings={**settings, **distributed(url, tmp_path / f"{spider}-state")},
+            )
+            assert result.returncode == 76, result.stderr[-3000:]
+            errors = [line for line in result.stderr.splitlines() if " ERROR: " in line]
+            assert len(errors) == 1 and "Cannot reach Redis at redis://127.0.0.1:" in errors[0]
+            assert "Traceback" not in result.stderr
+        assert server.requests == []
+    assert not (tmp_path / "writer" / "_posts").exists()
+    assert not (tmp_path / "writer-state" / "seen.db").exists()
+
+
+def slow_articles(count: int, seconds: float) -> tuple[dict[str, Route], list[str]]:
+    """A media feed of *count* articles whose text-API answers each take *seconds*."""
+    routes: dict[str, Route] = {}
+    records, codes = [], []
+    for n in range(count):
+        code = f"20220401{n + 1:010d}"
+        codes.append(code)
+        records.append(media_record(code))
+        answer = Ok(json_body(text_answer(code)))
+        routes[text_path(code)] = Slow(seconds, answer) if seconds else answer
+    routes[MEDIA_FEED] = Ok(json_body({"rc": 1, "record": records}))
+    return routes, codes
+
+
+def few_at_a_time(server: LoopbackServer, **extra: str) -> dict[str, str]:
+    return eastmoney_of(
+        server,
+        [MEDIA_FEED],
+        DOWNLOAD_TIMEOUT="10",
+        CONCURRENT_REQUESTS="2",
+        CONCURRENT_REQUESTS_PER_DOMAIN="2",
+        **extra,
+    )
+
+
+def test_redis_lost_mid_run_ends_a_worker_cleanly_with_a_counted_error(tmp_path: Path) -> None:
+    routes, _ = slow_articles(30, 0.3)
+    with serve(routes) as server, RedisServer() as redis_server:
+        client = redis.Redis.from_url(redis_server.url)
+        state = tmp_path / "state"
+        worker = start(
+            "eastmoney",
+            tmp_path / "scratch",
+            {**few_at_a_time(server), **distributed(redis_server.url, state)},
+        )
+        wait_for(lambda: client.llen("newscrawler:items") >= 2, what="two articles handed off")
+        redis_server.stop()
+        code, log = finish(worker, timeout=60)
+    assert code == 76, log[-3000:]
+    assert "Lost Redis at redis://127.0.0.1:" in log
+    assert "Traceback" not in log
+    worker_report = report(state, "last-worker-run.json")
+    assert worker_report["status"] == "redis_unavailable"
+    assert worker_report["errors"]["redis_lost"] >= 1
+    assert worker_report["finish_reason"] == "redis_lost"
+
+
+def test_redis_lost_mid_run_ends_the_writer_cleanly_posts_complete(tmp_path: Path) -> None:
+    routes, codes = slow_articles(5, 0)
+    with serve(routes) as server, RedisServer() as redis_server:
+        worker = run_crawl(
+            "eastmoney",
+            tmp_path / "scratch",
+            settings={**few_at_a_time(server), **distributed(redis_server.url, tmp_path / "w")},
+        )
+        assert worker.returncode == 0, worker.stderr[-3000:]
+        # A writer that runs as a service (never stops by itself) loses its Redis.
+        writer = start(
+            "writer",
+            tmp_path / "archive",
+            distributed(redis_server.url, tmp_path / "state", REDIS_WRITER_IDLE_SECONDS="0"),
+        )
+        posts = tmp_path / "archive" / "_posts"
+        wait_for(lambda: len(list(posts.glob("*.md"))) == len(codes), what="the posts")
+        redis_server.stop()
+        code, log = finish(writer, timeout=60)
+    assert code == 76, log[-3000:]
+    assert "Traceback" not in log
+    assert temp_files(tmp_path / "archive") == []
+    writer_report = report(tmp_path / "state")
+    assert writer_report["status"] == "redis_unavailable" and writer_report["new_posts"] == len(codes)
+
+
+# --- kills ------------------------------------------------------------------------------------
+
+
+def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
+    routes, codes = slow_articles(24, 0.4)
+    with serve(routes) as server, RedisServer() as redis_server:
+        client = redis.Redis.from_url(redis_server.url)
+        single = run_crawl("eastmoney", tmp_path / "single", settings=few_at_a_time(server))
+        assert single.returncode == 0, single.stderr[-3000:]
+        server.reset()
+        settings = {**few_at_a_time(server), **distributed(redis_server.url, tmp_path / "w1")}
+        first = start("eastmoney", tmp_path / "scratch", settings)
+        wait_for(lambda: client.llen("newscrawler:items") >= 3, what="three articles handed off")
+        kill(first)
+        handed_before = client.llen("newscrawler:items")
+        assert handed_before < len(codes), "the worker finished before it was killed"
+        # The next run, once the killed worker's heartbeat ran out (2 s).
+        time.sleep(2.5)
+        second = run_crawl(
+            "eastmoney", tmp_path / "scratch", settings={**settings, "STATE_DIR": str(tmp_path / "w2")}
+        )
+        assert second.returncode == 0, second.stderr[-3000:]
+        writer = run_crawl(
+            "writer",
+            tmp_path / "multi",
+            settings=distributed(redis_server.url, tmp_path / "state", REDIS_WRITER_IDLE_SECONDS="1"),
+        )
+        assert writer.returncode == 0, writer.stderr[-3000:]
+    assert tree(tmp_path / "multi") == tree(tmp_path / "single")
+    assert len(tree(tmp_path / "single")) == len(codes) + 1  # the posts and one category page
+
+
+def test_the_writer_killed_mid_batch_is_completed_by_the_next(tmp_path: Path) -> None:
+    routes, codes = slow_articles(150, 0)
+    with serve(routes) as server, RedisServer() as redis_server:
+        single = run_crawl("eastmoney", tmp_path / "single", settings=eastmoney_of(server, [MEDIA_FEED]))
+        assert single.returncode == 0, single.stderr[-3000:]
+        server.reset()
+        worker = run_crawl(
+            "eastmoney",
+            tmp_path / "scratch",
+            settings={**eastmoney_of(server, [MEDIA_FEED]), **distributed(redis_server.url, tmp_path / "w")},
+        )
+        assert worker.returncode == 0, worker.stderr[-3000:]
+        # One post per batch (a filesystem sync each): the writer is slow enough to be killed mid-way.
+        settings = distributed(
+            redis_server.url, tmp_path / "state", REDIS_WRITER_IDLE_SECONDS="1", WRITE_BATCH_SIZE="1"
+        )
+        posts = tmp_path / "multi" / "_posts"
+        first = start("writer", tmp_path / "multi", settings)
+        wait_for(lambda: len(list(posts.glob("*.md"))) >= 10, what="ten posts")
+        kill(first)
+        assert len(list(posts.glob("*.md"))) < len(codes), "the writer finished before it was killed"
+        second = run_crawl("writer", tmp_path / "multi", settings=settings)
+        assert second.returncode == 0, second.stderr[-3000:]
+        client = redis.Redis.from_url(redis_server.url)
+        assert client.llen("newscrawler:items") == 0 and client.llen("newscrawler:items:writing") == 0
+        assert client.scard("newscrawler:known") == len(codes)
+    assert tree(tmp_path / "multi") == tree(tmp_path / "single")
+    assert temp_files(tmp_path / "multi") == []
