@@ -708,6 +708,50 @@ def test_systemd_units(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
+def test_distributed_systemd_units(tmp_path: Path) -> None:
+    folder = CONTRIB / "distributed"
+    writer = _unit(folder / "newscrawler-writer.service")
+    worker = _unit(folder / "newscrawler-worker@.service")
+    writer_command = shlex.split(writer["Service"]["ExecStart"])
+    worker_command = shlex.split(worker["Service"]["ExecStart"])
+    assert writer_command[1:3] == ["crawl", "writer"] and worker_command[1:3] == ["crawl", "eastmoney"]
+    writer_settings = dict(arg.split("=", 1) for arg in writer_command[3:] if "=" in arg)
+    worker_settings = dict(arg.split("=", 1) for arg in worker_command[3:] if "=" in arg)
+    assert writer_settings["REDIS_URL"] == worker_settings["REDIS_URL"]
+    assert "ARCHIVE_DIR" in writer_settings and "ARCHIVE_DIR" not in worker_settings
+    # One STATE_DIR per worker instance (its lock and report), systemd's own folder.
+    assert worker_settings["STATE_DIR"] == f"/var/lib/{worker['Service']['StateDirectory']}"
+    assert "%i" in worker_settings["STATE_DIR"]
+    assert _unit(folder / "newscrawler-writer.timer")["Timer"]["Unit"] == "newscrawler-writer.service"
+    assert _unit(folder / "newscrawler-worker@.timer")["Timer"]["Unit"] == "newscrawler-worker@%i.service"
+
+    analyze = shutil.which("systemd-analyze")
+    scrapy = Path(sys.executable).with_name("scrapy")
+    assert analyze is not None, "systemd-analyze is needed (apt-get install systemd)"
+    units = tmp_path / "units"
+    units.mkdir()
+    names = {
+        "newscrawler-writer.service": "newscrawler-writer.service",
+        "newscrawler-writer.timer": "newscrawler-writer.timer",
+        "newscrawler-worker@.service": "newscrawler-worker@1.service",
+        "newscrawler-worker@.timer": "newscrawler-worker@1.timer",
+    }
+    for source, target in names.items():
+        text = (folder / source).read_text("utf-8")
+        text = text.replace("/opt/newscrawler/.venv/bin/scrapy", str(scrapy)).replace("/opt/newscrawler", str(REPO))
+        (units / target).write_text(text, "utf-8")
+    result = subprocess.run(
+        [analyze, "verify", *(str(units / name) for name in names.values())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # (redis-server.service, named in After=, is not installed here: ordering on a unit
+    # that does not exist is no error.)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
 def _workflow() -> dict[Any, Any]:
     data = yaml.safe_load((CONTRIB / "github" / "crawl.yml").read_text("utf-8"))
     assert isinstance(data, dict)
@@ -905,7 +949,7 @@ def test_scrapyd_can_load_the_project_egg(tmp_path: Path, eastmoney_server: Loop
         text=True,
         check=True,
     )
-    assert listed.stdout.split() == ["eastmoney", "finews"]
+    assert listed.stdout.split() == ["eastmoney", "finews", "writer"]
     archive_dir = tmp_path / "archive"
     command = [sys.executable, "-m", "scrapy", "crawl", "eastmoney", "-a", "_job=0123abcd"]
     command += ["-a", "codes=202203282325310457", "-s", f"ARCHIVE_DIR={archive_dir}"]
