@@ -15,7 +15,8 @@ against a bare Scrapy spider), incremental (``bench_incremental.py``: a second r
 the same feed), scale (``bench_store.py``: store lookups and peak RSS with 10k-1M known
 articles, bootstrap of a 100,000-post archive), scale-runs (``bench_scale.py``: a rerun over
 an unchanged feed on a 1,000-, 100,000- and 1,000,000-post archive against an empty Scrapy
-spider, and the first run's bootstrap), cleaning (``bench_cleaning.py``).
+spider, and the first run's bootstrap), cleaning (``bench_cleaning.py``), distributed
+(``bench_distributed.py``: 1 and 2 workers and the writer against the single-process crawl).
 
 The exit status is 1 when a benchmark fails to run, 0 otherwise: targets are reported in
 the table, never asserted (the machines are shared and noisy).
@@ -60,6 +61,8 @@ BENCHES = [
     Bench("scale-runs", "bench_scale.py", ["--sizes", "1000,100000,1000000"],
           ["--sizes", "1000,20000", "--rounds", "3"]),
     Bench("cleaning", "bench_cleaning.py", ["--seconds", "2"], ["--seconds", "0.5"]),
+    Bench("distributed", "bench_distributed.py", ["--articles", "2000", "--rounds", "3"],
+          ["--articles", "500", "--rounds", "1", "--view", "100000"]),
 ]  # fmt: skip
 
 
@@ -377,12 +380,43 @@ def rows_cleaning(r: dict[str, object]) -> list[Row]:
     return rows
 
 
+def rows_distributed(r: dict[str, object]) -> list[Row]:
+    rate = "{:,.0f}"
+    rows: list[Row] = [
+        (
+            f"articles/s ({r.get('articles'):,} articles): single process | 1 worker + writer | 2 workers + writer | bare spider",
+            " | ".join(
+                _f(r.get(f"{k}_per_s"), rate) for k in ("single", "one_worker", "two_workers", "bare")
+            ),
+            "",
+            "—",
+        ),
+        (
+            "2 workers + writer / single process | / bare spider (one 2-core machine)",
+            f"{_f(r.get('two_workers_vs_single'))} | {_f(r.get('two_workers_vs_bare'))}",
+            "",
+            "—",
+        ),
+    ]
+    if "view_publish_s" in r:
+        rows.append(
+            (
+                f"publishing the shared view of {r.get('view_articles'):,} articles, s",
+                _f(r.get("view_publish_s")),
+                "",
+                "—",
+            )
+        )
+    return rows
+
+
 ROWS = {
     "throughput": rows_throughput,
     "incremental": rows_incremental,
     "scale": rows_scale,
     "scale-runs": rows_scale_runs,
     "cleaning": rows_cleaning,
+    "distributed": rows_distributed,
 }
 
 
