@@ -78,10 +78,10 @@ REDIS_HEARTBEAT_SECONDS = 30.0
 #: in the future ...) rests this many seconds before any worker tries it again: the workers
 #: of one scheduled run do not try it twice, a later run does.
 REDIS_RETRY_AFTER_SECONDS = 120.0
-#: The writer stops when, for this many seconds, no article came, no worker is alive and no
-#: article request is queued; 0 keeps it running until it is stopped (a service).
+#: The writer stops when, for this many seconds, no article came and no worker was alive;
+#: 0 keeps it running until it is stopped (a service).
 REDIS_WRITER_IDLE_SECONDS = 5.0
-#: Set by the ``writer`` spider; with REDIS_URL, a run with any other role is a worker.
+#: Set by the ``writer`` spider (above any ``-s``); with REDIS_URL, a run of any other spider is a worker.
 NEWSCRAWLER_ROLE = ""
 #: The distributed mode switches the scheduler and the pipelines of a worker when REDIS_URL is set.
 ADDONS = {"newscrawler.distributed.addon.DistributedMode": 0}

@@ -44,17 +44,17 @@ class ArchiveConfig:
     #: ``DEDUP_STORE_CHECK_HOURS``: how often the store's pages are checked (None: every run).
     store_check_every: timedelta | None
     #: ``REDIS_URL``: the distributed mode's Redis ("" : one process does everything).
-    redis_url: str = ""
+    redis_url: str
     #: ``REDIS_KEY_PREFIX``: the prefix of this archive's Redis keys.
-    redis_prefix: str = ""
+    redis_prefix: str
     #: ``REDIS_HEARTBEAT_SECONDS``: how long a worker's claims outlive it.
-    redis_heartbeat: float = 30.0
+    redis_heartbeat: float
     #: ``REDIS_RETRY_AFTER_SECONDS``: how long an article a worker tried in vain rests.
-    redis_retry_after: float = 0.0
+    redis_retry_after: float
     #: ``REDIS_WRITER_IDLE_SECONDS``: the writer stops after this long with nothing to do (0: never).
-    writer_idle: float = 0.0
+    writer_idle: float
     #: ``NEWSCRAWLER_ROLE``: ``writer`` for the writer spider; with ``REDIS_URL`` any other is a worker.
-    role: str = ""
+    role: str
 
     @property
     def mode(self) -> str:

@@ -195,6 +195,16 @@ class Archive:
         for callback in self.after_commit:
             callback(store)
 
+    def commit_rejections(self) -> None:
+        """Record this run's refusals so far (no posts: the journal stays as it is)."""
+        store = self.open()
+        if self.pending_rejections:
+            with store.transaction():
+                store.reject_many(self.pending_rejections.items())
+            self.pending_rejections.clear()
+        for callback in self.after_commit:
+            callback(store)
+
     def is_known(self, code: str) -> bool:
         """Archived, or refused for good by an earlier run (or this one)."""
         return self.open().has(code) or self.is_rejected(code)
@@ -291,6 +301,7 @@ class ArchiveSession:
         self.run = run or RunState()
         self._slugs_seeded = False
         self._shared: Shared | None = None
+        self._redis_warned = False
 
     @classmethod
     def from_settings(
@@ -384,7 +395,9 @@ class ArchiveSession:
         try:
             return ask(shared)
         except REDIS_ERRORS as exc:
-            logger.warning("Redis did not answer (%s)", exc)
+            if not self._redis_warned:
+                self._redis_warned = True
+                logger.warning("Redis did not answer (%s): articles are fetched as if new", exc)
             return default
 
     def lose(self, code: str, url: str, reason: str) -> None:

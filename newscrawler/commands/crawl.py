@@ -83,13 +83,12 @@ def check_redis(session: ArchiveSession) -> ExitStatus | None:
         import scrapy_redis  # noqa: F401 (installed?)
 
         from newscrawler.distributed.shared import REDIS_ERRORS, safe_url
-
-        shared = session.shared
     except ImportError as exc:
         logger.error("REDIS_URL is set but %s: pip install 'newscrawler[distributed]'", exc)
         return ExitStatus.USAGE
-    assert shared is not None
     try:
+        shared = session.shared
+        assert shared is not None
         shared.ping()
     except (*REDIS_ERRORS, ValueError) as exc:
         logger.error(
@@ -127,6 +126,38 @@ def claim_worker(session: Archive) -> ExitStatus | None:
         )
         return ExitStatus.ARCHIVE_NOT_WRITABLE
     return None
+
+
+def claim_writer(session: ArchiveSession) -> ExitStatus | None:
+    """The distributed mode's writer: the run lock of the archive, then the writer's lease
+    in Redis (one writer per key prefix, whatever its archive or machine)."""
+    refused = claim_archive(session.archive)
+    if refused is not None:
+        return refused
+    from newscrawler.distributed.shared import REDIS_ANY_ERROR, is_dead_here
+    from newscrawler.spiders.writer import LEASE_SECONDS
+
+    shared = session.shared
+    assert shared is not None
+    try:
+        if shared.lease_writer(LEASE_SECONDS):
+            return None
+        holder = shared.writer_holder()
+        # A writer of this machine that was killed: its lease need not run out first.
+        if holder and is_dead_here(holder) and shared.take_over_writer(LEASE_SECONDS, holder):
+            logger.warning("Took over the writer's lease of %s, which is no longer running", holder)
+            return None
+    except REDIS_ANY_ERROR as exc:
+        session.archive.close()
+        logger.error("Cannot take the writer's lease in Redis: %s; exiting without doing anything", exc)
+        return ExitStatus.REDIS_UNAVAILABLE
+    session.archive.close()
+    logger.error(
+        "another writer (%s) is writing from Redis prefix %s; exiting without doing anything",
+        holder or "?",
+        session.config.redis_prefix,
+    )
+    return ExitStatus.LOCKED
 
 
 def claim_archive(session: Archive) -> ExitStatus | None:
@@ -202,7 +233,12 @@ class Command(ScrapyCrawlCommand):
         config = archive_session.config
         refused = check_redis(archive_session) if config.distributed else None
         if refused is None:
-            refused = claim_worker(session) if config.worker else claim_archive(session)
+            if config.worker:
+                refused = claim_worker(session)
+            elif config.writer:
+                refused = claim_writer(archive_session)
+            else:
+                refused = claim_archive(session)
         if refused is not None:
             self.exitcode = int(refused)
             return

@@ -26,7 +26,10 @@ HANDOFF_ORDER = 300
 
 class DistributedMode:
     def update_settings(self, settings: Settings) -> None:
-        if not settings.get("REDIS_URL") or settings.get("NEWSCRAWLER_ROLE") == ROLE_WRITER:
+        if (
+            not str(settings.get("REDIS_URL") or "").strip()
+            or settings.get("NEWSCRAWLER_ROLE") == ROLE_WRITER
+        ):
             return
         settings.set("SCHEDULER", SCHEDULER, priority="addon")
         # Each key of a component dict keeps the priority it was set with (the project's,

@@ -10,6 +10,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.distributed.messages import encode_article
+from newscrawler.distributed.scheduler import LOST_ARTICLE_REASON
 from newscrawler.distributed.shared import REDIS_ERRORS, Shared
 from newscrawler.items import KIND_OUTLET, Article
 from newscrawler.outcomes import Counters
@@ -42,7 +43,7 @@ class HandOffPipeline:
             self.shared.hand_off(item.code, encode_article(item, hint))
         except REDIS_ERRORS as exc:
             self.counters.inc("errors", "redis_lost")
-            self.session.lose(item.code, item.url, "errors/redis_lost")
+            self.session.lose(item.code, item.url, LOST_ARTICLE_REASON)
             raise DropItem(
                 f"not handed to the writer: Redis did not answer ({exc})", log_level="ERROR"
             ) from exc

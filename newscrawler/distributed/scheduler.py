@@ -26,7 +26,7 @@ from scrapy import Request, Spider
 from scrapy.core.scheduler import BaseScheduler
 from scrapy.core.scheduler import Scheduler as ScrapyScheduler
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis import picklecompat
 from scrapy_redis.queue import FifoQueue
@@ -35,7 +35,7 @@ from twisted.internet import task
 
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.distributed.dupefilter import SharedDupeFilter
-from newscrawler.distributed.shared import REDIS_ERRORS, Shared, safe_url
+from newscrawler.distributed.shared import REDIS_ANY_ERROR, REDIS_ERRORS, Shared, safe_url
 from newscrawler.outcomes import Counters
 from newscrawler.requestmeta import ARTICLE_CODE_META, EXPLICIT_META, FOLLOW_UP_META
 
@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 #: The finish reason of a run that lost Redis.
 REDIS_LOST_REASON = "redis_lost"
+#: Why an article is in the run report's ``lost`` list when Redis was lost before it was handed on.
+LOST_ARTICLE_REASON = "errors/redis_lost"
 
 
 def article_code(request: Request) -> str:
@@ -67,7 +69,7 @@ class ArticleRequestQueue(FifoQueue):
 
     def push(self, request: Request) -> bool:
         code = article_code(request)
-        payload = code.encode("ascii") + b"\n" + self._encode_request(request)
+        payload = self._encode_request(request)
         meta = request.meta
         follow_up = bool(meta.get(FOLLOW_UP_META) or meta.get("retry_times") or meta.get("redirect_urls"))
         return self.shared.push_request(
@@ -75,10 +77,10 @@ class ArticleRequestQueue(FifoQueue):
         )
 
     def pop(self, timeout: int = 0) -> Request | None:
-        payload = self.shared.pop_request(self.key)
-        if payload is None:
+        taken = self.shared.pop_request(self.key)
+        if taken is None:
             return None
-        request: Request = self._decode_request(payload.partition(b"\n")[2])
+        request: Request = self._decode_request(taken[1])
         return request
 
 
@@ -133,8 +135,6 @@ class SharedScheduler(BaseScheduler):
             counters=self.counters,
         )
         self.remote.stats = crawler.stats
-        #: Articles this worker took from the shared queue (claims to give back at the end).
-        self.held: set[str] = set()
         self.lost = False
         self._beat: task.LoopingCall | None = None
 
@@ -148,9 +148,7 @@ class SharedScheduler(BaseScheduler):
 
     # --- Redis, and losing it -----------------------------------------------------------------
 
-    def _lose(self, exc: Exception) -> None:
-        if self.lost:
-            return
+    def _count_loss(self, exc: Exception) -> None:
         self.lost = True
         self.counters.inc("errors", "redis_lost")
         logger.error(
@@ -159,22 +157,38 @@ class SharedScheduler(BaseScheduler):
             safe_url(self.session.config.redis_url),
             exc,
         )
+
+    def _lose(self, exc: Exception) -> None:
+        if self.lost:
+            return
+        self._count_loss(exc)
         engine = self.crawler.engine
         if engine is not None:
-            deferred_from_coro(engine.close_spider_async(reason=REDIS_LOST_REASON))
+            closing = deferred_from_coro(engine.close_spider_async(reason=REDIS_LOST_REASON))
+            closing.addErrback(
+                lambda failure: logger.debug("Closing after Redis was lost: %s", failure.value)
+            )
 
     def _beat_once(self) -> None:
         if self.lost:
             return
         try:
-            self.shared.heartbeat(self.heartbeat_seconds)
-        except REDIS_ERRORS as exc:
+            requeued = self.shared.heartbeat(self.heartbeat_seconds, self.remote.queue.key)
+        except REDIS_ANY_ERROR as exc:
             self._lose(exc)
+            return
+        if requeued:
+            self.counters.inc("distributed", "requeued")
+            logger.warning("Queued again %d article requests of workers whose heartbeat ran out", requeued)
 
     # --- the scheduler interface ----------------------------------------------------------------
 
     def open(self, spider: Spider) -> Deferred[None] | None:
-        self.remote.open(spider)
+        try:
+            self.remote.open(spider)
+        except REDIS_ANY_ERROR as exc:
+            self._count_loss(exc)
+            raise CloseSpider(REDIS_LOST_REASON) from exc
         self._beat_once()
         self._beat = task.LoopingCall(self._beat_once)
         self._beat.start(max(0.5, self.heartbeat_seconds / 3), now=False)
@@ -185,7 +199,9 @@ class SharedScheduler(BaseScheduler):
             self._beat.stop()
         if not self.lost:
             try:
-                released = self.shared.release(sorted(self.held), self.session.config.redis_retry_after)
+                released = self.shared.release(
+                    sorted(self.shared.taken), self.session.config.redis_retry_after
+                )
                 self.shared.leave()
                 if released:
                     logger.info(
@@ -200,7 +216,13 @@ class SharedScheduler(BaseScheduler):
         self.remote.close(reason)
         return self.local.close(reason)
 
+    def _check_lost_elsewhere(self) -> None:
+        """Another component of this process found Redis gone: end the run too."""
+        if self.shared.lost and not self.lost:
+            self._lose(ConnectionError("Redis did not answer another component of this worker"))
+
     def has_pending_requests(self) -> bool:
+        self._check_lost_elsewhere()
         if self.local.has_pending_requests():
             return True
         if self.lost:
@@ -216,13 +238,13 @@ class SharedScheduler(BaseScheduler):
         if not code:
             return self.local.enqueue_request(request)
         if self.lost:
-            self.session.lose(code, request.url, "errors/redis_lost")
+            self.session.lose(code, request.url, LOST_ARTICLE_REASON)
             return False
         try:
             return self.remote.enqueue_request(request)
         except REDIS_ERRORS as exc:
             self._lose(exc)
-            self.session.lose(code, request.url, "errors/redis_lost")
+            self.session.lose(code, request.url, LOST_ARTICLE_REASON)
             return False
 
     def next_request(self) -> Request | None:
@@ -234,8 +256,6 @@ class SharedScheduler(BaseScheduler):
         except REDIS_ERRORS as exc:
             self._lose(exc)
             return None
-        if request is not None:
-            self.held.add(article_code(request))
         return request
 
     def __len__(self) -> int:

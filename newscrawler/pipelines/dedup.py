@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, NotConfigured
 
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.dates import parse_date
@@ -36,7 +36,10 @@ class DedupPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
-        return cls(crawler, ArchiveSession.from_crawler(crawler))
+        session = ArchiveSession.from_crawler(crawler)
+        if session.config.worker:
+            raise NotConfigured("a worker of the distributed mode hands its articles to the writer")
+        return cls(crawler, session)
 
     def open_spider(self) -> None:
         self.session.open()

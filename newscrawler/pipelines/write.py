@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
 from newscrawler.archive.exporter import JekyllPostExporter
 from newscrawler.archive.fsutil import UnsafePath, sync_filesystem
@@ -64,7 +65,10 @@ class WritePostPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WritePostPipeline:
-        return cls(crawler, ArchiveSession.from_crawler(crawler), Slugger())
+        session = ArchiveSession.from_crawler(crawler)
+        if session.config.worker:
+            raise NotConfigured("a worker of the distributed mode hands its articles to the writer")
+        return cls(crawler, session, Slugger())
 
     def open_spider(self) -> None:
         self.session.open()

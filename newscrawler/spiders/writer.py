@@ -2,11 +2,10 @@
 
 It fetches nothing from the web: its ``start()`` takes the workers' messages from Redis
 and yields their articles, which go through the archive's pipelines (deduplicate,
-images, write) as in a single-process run, under the run lock, with the same journal,
-batches, report and exit statuses. A message is acknowledged (removed from Redis, its
-article published to the shared view, its claim settled) only once the store has
-committed what became of its article; a killed writer's unacknowledged messages are
-taken again, first, by the next one.
+images, write) as in a single-process run, under the run lock and the writer's lease in
+Redis, with the same journal, batches, report and exit statuses. What becomes of each
+message is the business of :class:`~newscrawler.distributed.intake.Intake`: acknowledged
+after a commit, or left for the next writer.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,14 +20,15 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings, Settings
+from twisted.internet import task
 
 from newscrawler.archive.config import ROLE_WRITER
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.dedup.store.base import SeenStore
-from newscrawler.distributed.messages import ArticleMessage, BadMessage, RefusalMessage, decode
-from newscrawler.distributed.shared import REDIS_ERRORS, Shared, safe_url
-from newscrawler.items import Article
-from newscrawler.outcomes import Counters
+from newscrawler.distributed.intake import Intake
+from newscrawler.distributed.messages import ArticleMessage, BadMessage
+from newscrawler.distributed.shared import REDIS_ANY_ERROR, Shared, safe_url
+from newscrawler.outcomes import Counters, counter
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +37,14 @@ WORKER_PIPELINES = (
     "newscrawler.pipelines.validate.ValidatePipeline",
     "newscrawler.pipelines.clean.CleanPipeline",
 )
-#: ``meta`` key of the store: the token of the shared view last published from it.
-META_SHARED_VIEW = "redis_view"
 #: Seconds between two looks at an empty queue.
 POLL_SECONDS = 0.1
+#: Articles in the pipelines at once: the writer takes no more messages until some are through.
+MAX_IN_FLIGHT = 200
+#: The writer's lease in Redis lasts this long, renewed a third as often.
+LEASE_SECONDS = 30.0
+#: Above every priority a user can give (``-s`` is 40): the writer is the writer.
+_ROLE_PRIORITY = 100
 
 
 class WriterSpider(Spider):
@@ -50,7 +53,7 @@ class WriterSpider(Spider):
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
-        settings.set("NEWSCRAWLER_ROLE", ROLE_WRITER, priority="spider")
+        settings.set("NEWSCRAWLER_ROLE", ROLE_WRITER, priority=_ROLE_PRIORITY)
         pipelines = settings.getdict("ITEM_PIPELINES")
         for name in WORKER_PIPELINES:
             pipelines.pop(name, None)
@@ -58,7 +61,7 @@ class WriterSpider(Spider):
 
     @classmethod
     def check_arguments(cls, settings: Settings, spargs: dict[str, Any]) -> None:
-        if not settings.get("REDIS_URL"):
+        if not str(settings.get("REDIS_URL") or "").strip():
             raise UsageError(
                 "writer: the writer of the distributed mode needs -s REDIS_URL=redis://host:port/db"
             )
@@ -73,15 +76,16 @@ class WriterSpider(Spider):
 
     def setup(self, crawler: Crawler) -> None:
         self.session = ArchiveSession.from_crawler(crawler)
-        self.idle_seconds = self.session.config.writer_idle
-        #: Articles in the pipelines: id(article) -> (message, code).
-        self.in_flight: dict[int, tuple[bytes, str]] = {}
-        #: Messages whose article is through the pipelines, to acknowledge after the next commit.
-        self.finished: list[tuple[bytes, str]] = []
+        config = self.session.config
+        self.idle_seconds = config.writer_idle
+        self.batch_seconds = config.batch_seconds
+        self.intake = Intake(self.shared, pending=self.session.run.run_store.has)
         self.redis_lost = False
-        crawler.signals.connect(self._finished, signal=signals.item_scraped)
-        crawler.signals.connect(self._finished, signal=signals.item_dropped)
-        crawler.signals.connect(self._finished, signal=signals.item_error)
+        self._lease: task.LoopingCall | None = None
+        crawler.signals.connect(self._through, signal=signals.item_scraped)
+        crawler.signals.connect(self._through, signal=signals.item_dropped)
+        crawler.signals.connect(self._through, signal=signals.item_error)
+        crawler.signals.connect(self._closed, signal=signals.spider_closed)
 
     @property
     def counters(self) -> Counters:
@@ -98,30 +102,40 @@ class WriterSpider(Spider):
     async def start(self) -> AsyncIterator[Any]:
         store = self.session.open()
         self.session.archive.after_commit.append(self.acknowledge)
+        self._lease = task.LoopingCall(self._renew_lease)
+        self._lease.start(LEASE_SECONDS / 3, now=False)
         try:
             recovered = self.shared.recover()
-            self.publish_view(store)
-        except REDIS_ERRORS as exc:
+            self.intake.publish_view(store)
+        except REDIS_ANY_ERROR as exc:
             self._lose(exc)
             return
         if recovered:
             self.counters.inc("distributed", "recovered", count=recovered)
             logger.warning("Taking again %d messages a killed writer had not finished", recovered)
-        last_activity = time.monotonic()
-        while True:
+        last_activity = last_commit = time.monotonic()
+        while not self._stopping():
+            if len(self.intake.in_flight) >= MAX_IN_FLIGHT:
+                await asyncio.sleep(POLL_SECONDS)
+                continue
             try:
                 message = self.shared.take()
-            except REDIS_ERRORS as exc:
+            except REDIS_ANY_ERROR as exc:
                 self._lose(exc)
                 return
             if message is None:
-                if self.idle_seconds and time.monotonic() - last_activity >= self.idle_seconds:
+                now = time.monotonic()
+                if self.intake.finished and now - last_commit >= self.batch_seconds:
+                    # Refusals and duplicates only: acknowledged without waiting for a post.
+                    self.session.archive.commit_rejections()
+                    last_commit = now
+                if self.idle_seconds and now - last_activity >= self.idle_seconds:
                     if self._drained():
                         logger.info(
                             "No articles for %.0f s and no worker alive: the writer stops", self.idle_seconds
                         )
                         return
-                    last_activity = time.monotonic()
+                    last_activity = now
                 await asyncio.sleep(POLL_SECONDS)
                 continue
             last_activity = time.monotonic()
@@ -129,36 +143,49 @@ class WriterSpider(Spider):
             if article is not None:
                 yield article
 
-    def _read(self, message: bytes) -> Article | None:
-        """The article of *message* (refusals are remembered here and need no pipeline)."""
+    def _stopping(self) -> bool:
+        """Redis is gone, or the archive cannot be written: take no more messages."""
+        stats = self.crawler.stats
+        return self.redis_lost or bool(stats and stats.get_value(counter("errors", "archive_write")))
+
+    def _read(self, message: bytes) -> Any:
         try:
-            decoded = decode(message)
+            decoded = self.intake.read(message)
         except BadMessage as exc:
             self.counters.inc("errors", "redis_bad_message")
             logger.error("Unreadable message from a worker (%s): set aside in %s", exc, self.shared.keys.bad)
             try:
                 self.shared.set_aside(message)
-            except REDIS_ERRORS as error:
+            except REDIS_ANY_ERROR as error:
                 self._lose(error)
             return None
         self.counters.inc("distributed", "received")
-        if isinstance(decoded, RefusalMessage):
-            self.session.reject(decoded.code, decoded.reason)
-            self.finished.append((message, decoded.code))
-            return None
-        assert isinstance(decoded, ArticleMessage)
-        article = decoded.article
-        if decoded.slug_hint:
-            self.session.run.slugs.setdefault(article.outlet, decoded.slug_hint)
-        self.in_flight[id(article)] = (message, article.code)
-        return article
+        if isinstance(decoded, ArticleMessage):
+            article = decoded.article
+            if decoded.slug_hint:
+                self.session.run.slugs.setdefault(article.outlet, decoded.slug_hint)
+            self.intake.track(id(article), message, decoded)
+            return article
+        self.session.reject(decoded.code, decoded.reason)
+        self.intake.track(0, message, decoded)
+        return None
 
     def _drained(self) -> bool:
         try:
             return self.shared.pending_items() == 0 and self.shared.live_workers() == 0
-        except REDIS_ERRORS as exc:
+        except REDIS_ANY_ERROR as exc:
             self._lose(exc)
             return True
+
+    def _renew_lease(self) -> None:
+        if self.redis_lost:
+            return
+        try:
+            if not self.shared.lease_writer(LEASE_SECONDS):
+                logger.error("Another writer took this Redis prefix over: this one stops taking articles")
+                self.redis_lost = True
+        except REDIS_ANY_ERROR as exc:
+            self._lose(exc)
 
     def _lose(self, exc: Exception) -> None:
         if self.redis_lost:
@@ -174,41 +201,25 @@ class WriterSpider(Spider):
 
     # --- acknowledging ------------------------------------------------------------------------
 
-    def _finished(self, item: Any, **kwargs: Any) -> None:
-        entry = self.in_flight.pop(id(item), None)
-        if entry is not None:
-            self.finished.append(entry)
+    def _through(self, item: Any, **kwargs: Any) -> None:
+        self.intake.through(id(item))
 
     def acknowledge(self, store: SeenStore) -> None:
-        """After a commit: the finished messages are done with; their articles are known,
-        refused, or free to be fetched again (the store says which)."""
-        if not self.finished or self.redis_lost:
+        if self.redis_lost:
             return
-        finished, self.finished = self.finished, []
-        codes = [code for _, code in finished]
-        known = [code for code in codes if store.has(code)]
-        refused = []
-        for code in codes:
-            reason = None if code in known else store.rejection(code)
-            if reason is not None:
-                refused.append((code, reason))
+        left = self.intake.left
         try:
-            self.shared.done([message for message, _ in finished], known, refused, settled=codes)
-        except REDIS_ERRORS as exc:
+            self.intake.acknowledge(store)
+        except REDIS_ANY_ERROR as exc:
             self._lose(exc)
+        if self.intake.left > left:
+            self.counters.inc("distributed", "left_for_next_writer", count=self.intake.left - left)
 
-    def publish_view(self, store: SeenStore) -> None:
-        """Publish the archive's codes and refusals to Redis when the view there is not
-        this store's (first run, a rebuilt store, a Redis that lost its data)."""
-        token = store.get_meta(META_SHARED_VIEW)
-        if token is not None and token == self.shared.view_token():
-            return
-        started = time.monotonic()
-        token = uuid.uuid4().hex
-        published = self.shared.publish(token, store.iter_codes(), store.iter_rejections())
-        store.set_meta(META_SHARED_VIEW, token)
-        logger.info(
-            "Published the shared view of the archive to Redis: %d articles in %.1f s",
-            published,
-            time.monotonic() - started,
-        )
+    def _closed(self, spider: Spider, reason: str) -> None:
+        if self._lease is not None and self._lease.running:
+            self._lease.stop()
+        if not self.redis_lost:
+            try:
+                self.shared.unlease_writer()
+            except REDIS_ANY_ERROR:
+                logger.debug("Could not give the writer's lease back: it runs out by itself")

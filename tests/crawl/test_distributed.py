@@ -42,6 +42,8 @@ from tests.support import json_body, serve
 pytestmark = pytest.mark.crawl
 
 ARCHIVE_PARTS = ("_posts", "old_post", "category")
+#: A feed that lists nothing: a worker reading it only works off the shared queue.
+EMPTY_FEED = "/feeds/nothing.json"
 
 
 def tree(archive: Path) -> dict[str, bytes]:
@@ -252,6 +254,7 @@ def slow_articles(count: int, seconds: float) -> tuple[dict[str, Route], list[st
         answer = Ok(json_body(text_answer(code)))
         routes[text_path(code)] = Slow(seconds, answer) if seconds else answer
     routes[MEDIA_FEED] = Ok(json_body({"rc": 1, "record": records}))
+    routes[EMPTY_FEED] = Ok(json_body({"rc": 1, "record": []}))
     return routes, codes
 
 
@@ -330,12 +333,17 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
         kill(first)
         handed_before = client.llen("newscrawler:items")
         assert handed_before < len(codes), "the worker finished before it was killed"
-        # The next run, once the killed worker's heartbeat ran out (2 s).
+        taken = client.llen(f"newscrawler:taken:{client.zrange('newscrawler:workers', 0, 0)[0].decode()}")
+        assert taken > 0, "the killed worker had no request in hand"
+        # The next run, once the killed worker's heartbeat ran out (2 s), over a feed that
+        # lists none of the articles: only what the shared queue holds, and what the killed
+        # worker had taken (queued again), can be fetched.
         time.sleep(2.5)
-        second = run_crawl(
-            "eastmoney", tmp_path / "scratch", settings={**settings, "STATE_DIR": str(tmp_path / "w2")}
-        )
+        later = {**few_at_a_time(server), **distributed(redis_server.url, tmp_path / "w2")}
+        later["EASTMONEY_FEEDS"] = server.url + EMPTY_FEED
+        second = run_crawl("eastmoney", tmp_path / "scratch", settings=later)
         assert second.returncode == 0, second.stderr[-3000:]
+        assert "newscrawler/distributed/requeued" in second.stderr
         writer = run_crawl(
             "writer",
             tmp_path / "multi",
@@ -374,3 +382,24 @@ def test_the_writer_killed_mid_batch_is_completed_by_the_next(tmp_path: Path) ->
         assert client.scard("newscrawler:known") == len(codes)
     assert tree(tmp_path / "multi") == tree(tmp_path / "single")
     assert temp_files(tmp_path / "multi") == []
+
+
+def test_a_second_writer_on_the_same_redis_exits_75_and_does_nothing(tmp_path: Path) -> None:
+    with RedisServer() as redis_server:
+        client = redis.Redis.from_url(redis_server.url)
+        first = start(
+            "writer",
+            tmp_path / "one",
+            distributed(redis_server.url, tmp_path / "one-state", REDIS_WRITER_IDLE_SECONDS="0"),
+        )
+        wait_for(lambda: client.exists("newscrawler:view") == 1, what="the first writer to start")
+        # Another archive, another machine: the same Redis prefix.
+        second = run_crawl(
+            "writer", tmp_path / "two", settings=distributed(redis_server.url, tmp_path / "two-state")
+        )
+        os.killpg(first.pid, signal.SIGTERM)
+        code, log = finish(first)
+    assert second.returncode == 75, second.stderr[-3000:]
+    assert "another writer (" in second.stderr and "exiting without doing anything" in second.stderr
+    assert not (tmp_path / "two-state" / "seen.db").exists()
+    assert code == 130, log[-3000:]
