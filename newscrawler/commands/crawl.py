@@ -34,7 +34,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
 from newscrawler.archive.fsutil import temp_name
-from newscrawler.archive.layout import TEMP_DIRS, WORKER_LOCK_FILE
+from newscrawler.archive.layout import LOCK_FILE, TEMP_DIRS, WORKER_LOCK_FILE
 from newscrawler.archive.lock import LockHeld
 from newscrawler.archive.session import Archive, ArchiveSession
 from newscrawler.extensions import ExitStatus, RunReport
@@ -103,29 +103,9 @@ def check_redis(session: ArchiveSession) -> ExitStatus | None:
 def claim_worker(session: Archive) -> ExitStatus | None:
     """A worker of the distributed mode: its own lock in STATE_DIR (one worker per
     STATE_DIR), which must be writable; it never touches the archive."""
-    try:
-        session.lock_archive(WORKER_LOCK_FILE)
-    except LockHeld as exc:
-        logger.error("%s", exc)
-        return ExitStatus.LOCKED
-    except OSError as exc:
-        logger.error(
-            "Cannot write the worker's state in %s: %s; exiting without doing anything",
-            session.state_dir,
-            exc,
-        )
-        return ExitStatus.ARCHIVE_NOT_WRITABLE
-    try:
-        check_writable([session.state_dir])
-    except OSError as exc:
-        session.close()
-        logger.error(
-            "Cannot write the worker's state in %s: %s; exiting without doing anything",
-            session.state_dir,
-            exc,
-        )
-        return ExitStatus.ARCHIVE_NOT_WRITABLE
-    return None
+    return _claim(
+        session, WORKER_LOCK_FILE, [session.state_dir], f"the worker's state in {session.state_dir}"
+    )
 
 
 def claim_writer(session: ArchiveSession) -> ExitStatus | None:
@@ -163,8 +143,13 @@ def claim_writer(session: ArchiveSession) -> ExitStatus | None:
 def claim_archive(session: Archive) -> ExitStatus | None:
     """Take the run lock for *session* and check the archive is writable; on failure log
     why in one line and return the exit status (the lock is not kept)."""
+    return _claim(session, LOCK_FILE, archive_directories(session), f"the archive {session.archive_dir}")
+
+
+def _claim(session: Archive, lock_file: str, folders: list[Path], what: str) -> ExitStatus | None:
+    """Take *lock_file* in STATE_DIR, then check that *folders* can be written (*what*, for the log)."""
     try:
-        session.lock_archive()
+        session.lock_archive(lock_file)
     except LockHeld as exc:
         logger.error("%s", exc)
         return ExitStatus.LOCKED
@@ -176,12 +161,10 @@ def claim_archive(session: Archive) -> ExitStatus | None:
         )
         return ExitStatus.ARCHIVE_NOT_WRITABLE
     try:
-        check_writable(archive_directories(session))
+        check_writable(folders)
     except OSError as exc:
         session.close()
-        logger.error(
-            "Cannot write the archive %s: %s; exiting without doing anything", session.archive_dir, exc
-        )
+        logger.error("Cannot write %s: %s; exiting without doing anything", what, exc)
         return ExitStatus.ARCHIVE_NOT_WRITABLE
     return None
 
