@@ -36,6 +36,7 @@ from twisted.internet import task
 from newscrawler.archive.session import ArchiveSession
 from newscrawler.distributed.dupefilter import SharedDupeFilter
 from newscrawler.distributed.shared import REDIS_ANY_ERROR, REDIS_ERRORS, Shared, safe_url
+from newscrawler.extensions import SHUTDOWN_REASON
 from newscrawler.outcomes import Counters
 from newscrawler.requestmeta import ARTICLE_CODE_META, EXPLICIT_META, FOLLOW_UP_META
 
@@ -197,7 +198,15 @@ class SharedScheduler(BaseScheduler):
     def close(self, reason: str) -> Deferred[None] | None:
         if self._beat is not None and self._beat.running:
             self._beat.stop()
-        if not self.lost:
+        if not self.lost and reason == SHUTDOWN_REASON:
+            try:
+                handed_back = self.shared.hand_back()
+                logger.info(
+                    "Stopped: %d article requests this worker had taken are queued again", handed_back
+                )
+            except REDIS_ERRORS as exc:
+                logger.warning("Could not queue this worker's requests again (%s): the next worker does", exc)
+        elif not self.lost:
             try:
                 released = self.shared.release(
                     sorted(self.shared.taken), self.session.config.redis_retry_after

@@ -418,6 +418,15 @@ class Shared:
         return int(self._run("requeue", keys, [self.keys.taken_prefix]))
 
     @_guarded
+    def hand_back(self) -> int:
+        """This worker is stopped before its end (a drain): the requests it has taken go
+        back to the head of its queue, as a dead worker's would; returns how many."""
+        self.client.zadd(self.keys.workers, {self.me: 0})
+        self.taken.clear()
+        keys = [self.keys.workers, self.keys.worker_queues, self.keys.claims]
+        return int(self._run("requeue", keys, [self.keys.taken_prefix]))
+
+    @_guarded
     def leave(self) -> None:
         """This worker stops: it is no longer a live worker."""
         with self.client.pipeline(transaction=True) as pipe:

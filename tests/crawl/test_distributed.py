@@ -354,6 +354,39 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
     assert len(tree(tmp_path / "single")) == len(codes) + 1  # the posts and one category page
 
 
+def test_a_drained_worker_hands_back_what_it_had_and_the_next_one_finishes(tmp_path: Path) -> None:
+    routes, codes = slow_articles(24, 0.4)
+    with serve(routes) as server, RedisServer() as redis_server:
+        client = redis.Redis.from_url(redis_server.url)
+        single = run_crawl("eastmoney", tmp_path / "single", settings=few_at_a_time(server))
+        assert single.returncode == 0, single.stderr[-3000:]
+        server.reset()
+        first = start(
+            "eastmoney",
+            tmp_path / "scratch",
+            {**few_at_a_time(server), **distributed(redis_server.url, tmp_path / "w1")},
+        )
+        wait_for(lambda: client.llen("newscrawler:items") >= 3, what="three articles handed off")
+        os.killpg(first.pid, signal.SIGTERM)  # systemctl stop
+        code, log = finish(first)
+        assert code == 130, log[-3000:]
+        assert client.llen("newscrawler:items") < len(codes), "the worker finished before it was stopped"
+        assert "are queued again" in log
+        assert client.zcard("newscrawler:workers") == 0 and not client.keys("newscrawler:taken:*")
+        # At once (no heartbeat to run out), over a feed that lists none of the articles.
+        later = {**few_at_a_time(server), **distributed(redis_server.url, tmp_path / "w2")}
+        later["EASTMONEY_FEEDS"] = server.url + EMPTY_FEED
+        second = run_crawl("eastmoney", tmp_path / "scratch", settings=later)
+        assert second.returncode == 0, second.stderr[-3000:]
+        writer = run_crawl(
+            "writer",
+            tmp_path / "multi",
+            settings=distributed(redis_server.url, tmp_path / "state", REDIS_WRITER_IDLE_SECONDS="1"),
+        )
+        assert writer.returncode == 0, writer.stderr[-3000:]
+    assert tree(tmp_path / "multi") == tree(tmp_path / "single")
+
+
 def test_the_writer_killed_mid_batch_is_completed_by_the_next(tmp_path: Path) -> None:
     routes, codes = slow_articles(150, 0)
     with serve(routes) as server, RedisServer() as redis_server:

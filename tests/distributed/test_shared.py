@@ -96,6 +96,17 @@ def test_a_dead_workers_taken_requests_are_queued_again(redis_client: redis.Redi
     assert b.live_workers() == 1
 
 
+def test_a_stopped_worker_hands_its_taken_requests_back(redis_client: redis.Redis) -> None:
+    a, b = shared(redis_client, "w:a"), shared(redis_client, "w:b")
+    for code in (CODE, OTHER):
+        a.push_request(QUEUE, code, code.encode())
+    a.pop_request(QUEUE)
+    assert a.hand_back() == 1
+    assert claim(redis_client, CODE) == f"q:{QUEUE}" and taken(redis_client, "w:a") == []
+    assert a.taken == {} and b.live_workers() == 1  # a is gone, b is alive
+    assert b.pop_request(QUEUE) == (CODE, CODE.encode())  # at the head again
+
+
 def test_force_queues_an_article_someone_has(redis_client: redis.Redis) -> None:
     a, b = shared(redis_client, "w:a"), shared(redis_client, "w:b")
     a.push_request(QUEUE, CODE, b"r")
