@@ -436,3 +436,47 @@ def test_a_second_writer_on_the_same_redis_exits_75_and_does_nothing(tmp_path: P
     assert "another writer (" in second.stderr and "exiting without doing anything" in second.stderr
     assert not (tmp_path / "two-state" / "seen.db").exists()
     assert code == 130, log[-3000:]
+
+
+def test_finews_with_follow_shares_two_workers_write_the_single_process_archive(tmp_path: Path) -> None:
+    from tests.conftest import eastmoney_settings
+    from tests.crawl.test_finews import BACKUP_SITE, ORIGINALS_DIR, SITE_DIR
+
+    with (
+        LoopbackServer(SITE_DIR).running() as site,
+        LoopbackServer(ORIGINALS_DIR).running() as originals,
+        RedisServer() as redis_server,
+    ):
+        args = {"start_url": f"{site.url}/", "follow_shares": "true"}
+        settings = {"ARCHIVE_SITE": BACKUP_SITE, **eastmoney_settings(originals.url)}
+        single = run_crawl("finews", tmp_path / "single", args=args, settings=settings)
+        assert single.returncode == 0, single.stderr[-3000:]
+        single_hits = Counter(originals.hits)
+        originals.reset()
+        workers = []
+        for n in range(2):
+            command, env = crawl_command(
+                "finews",
+                tmp_path / f"scratch-{n}",
+                args=args,
+                settings={**settings, **distributed(redis_server.url, tmp_path / f"w{n}")},
+            )
+            workers.append(
+                subprocess.Popen(
+                    command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+                )
+            )
+        writer = run_crawl(
+            "writer",
+            tmp_path / "multi",
+            settings={"ARCHIVE_SITE": BACKUP_SITE, **distributed(redis_server.url, tmp_path / "state")},
+        )
+        for worker in workers:
+            code, log = finish(worker)
+            assert code == 0, log[-3000:]
+        assert writer.returncode == 0, writer.stderr[-3000:]
+        multi_hits = Counter(originals.hits)
+    single_tree, multi_tree = tree(tmp_path / "single"), tree(tmp_path / "multi")
+    assert len(single_tree) > 5 and multi_tree == single_tree
+    # Each original asked for as often as by one process (the site's pages: by every worker).
+    assert multi_hits == single_hits
