@@ -175,7 +175,8 @@ def _post_files(root: Path) -> list[str]:
     return found
 
 
-def _read_one(root: Path, rel_path: str) -> _Read:
+def read_post_file(root: Path, rel_path: str) -> _Read:
+    """The post of the file *rel_path* below *root*, or why it is none (kind, message)."""
     try:
         data = (root / rel_path).read_bytes()
     except OSError as exc:
@@ -195,7 +196,7 @@ def _read_one(root: Path, rel_path: str) -> _Read:
     return post
 
 
-def _log_skip(kind: str, message: str) -> None:
+def log_skip(kind: str, message: str) -> None:
     if kind == "unreadable":
         logger.warning("Skipping archive file: %s", message)
     else:
@@ -206,11 +207,11 @@ def scan_archive(root: str | Path) -> Iterator[ArchivedPost]:
     """The article posts of the archive at *root*: ``_posts/*.md`` then ``old_post/*.md``, by name."""
     base = Path(root)
     for rel_path in _post_files(base):
-        result = _read_one(base, rel_path)
+        result = read_post_file(base, rel_path)
         if isinstance(result, ArchivedPost):
             yield result
         else:
-            _log_skip(*result)
+            log_skip(*result)
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -228,7 +229,7 @@ def _fingerprint_chunk(root: str, rel_paths: list[str]) -> list[_Fingerprinted]:
     for rel_path in rel_paths:
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
-        result = _read_one(base, rel_path)
+        result = read_post_file(base, rel_path)
         if isinstance(result, ArchivedPost):
             out.append((result.record(cache), result.outlet))
         else:
@@ -296,7 +297,7 @@ def bootstrap(
         first, second = result
         if not isinstance(first, StoredArticle):
             kind, message = first, str(second)
-            _log_skip(kind, message)
+            log_skip(kind, message)
             if kind == "unreadable":
                 stats.unreadable += 1
             else:
@@ -348,6 +349,18 @@ def bootstrap(
     return stats
 
 
+def remove_temp_file(path: Path) -> bool:
+    """Delete the temp file *path*; False when it was not there or cannot be removed (warned)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        logger.warning("Cannot remove temp file %s: %s", path, exc)
+        return False
+    return True
+
+
 def remove_stale_temp_files(root: str | Path) -> int:
     """Delete the hidden temp files (``.<name>.tmp``) a killed writer left; return how many."""
     base = Path(root)
@@ -360,14 +373,11 @@ def remove_stale_temp_files(root: str | Path) -> int:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     continue
-                Path(entry.path).unlink()
-            except FileNotFoundError:
+            except OSError:
                 continue
-            except OSError as exc:
-                logger.warning("Cannot remove stale temp file %s: %s", entry.path, exc)
-                continue
-            logger.debug("Removed stale temp file %s", entry.path)
-            removed += 1
+            if remove_temp_file(Path(entry.path)):
+                logger.debug("Removed stale temp file %s", entry.path)
+                removed += 1
     if removed:
         logger.info("Removed %d stale temp file(s) left by an interrupted run in %s", removed, base)
     return removed

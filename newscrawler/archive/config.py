@@ -12,6 +12,7 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
+from newscrawler import settings as project_settings
 from newscrawler.archive.layout import DEFAULT_STATE_SUBDIR
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ class ArchiveConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
-        archive_dir = Path(settings.get("ARCHIVE_DIR") or "output")
+        # An empty ARCHIVE_DIR (-s ARCHIVE_DIR=) means the default, from its one home.
+        archive_dir = Path(settings.get("ARCHIVE_DIR") or project_settings.ARCHIVE_DIR)
         window = settings.getfloat("DEDUP_CONTENT_WINDOW_DAYS")
         retention = settings.getint("ARCHIVE_RETENTION_DAYS")
         check_hours = settings.getfloat("DEDUP_STORE_CHECK_HOURS")

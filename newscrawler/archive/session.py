@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, TypeVar
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
-from newscrawler.archive.bootstrap import archived_post, bootstrap, remove_stale_temp_files
+from newscrawler.archive.bootstrap import (
+    ArchivedPost,
+    bootstrap,
+    log_skip,
+    read_post_file,
+    remove_stale_temp_files,
+    remove_temp_file,
+)
 from newscrawler.archive.config import ArchiveConfig
 from newscrawler.archive.journal import Journal, JournalEntry
 from newscrawler.archive.layout import (
@@ -247,15 +254,7 @@ class Archive:
             folder = os.path.dirname(entry.relative)  # noqa: PTH120 (a relative str)
             if "/" in entry.temp_name or not entry.temp_name.startswith("."):
                 continue
-            path = self.archive_dir / folder / entry.temp_name
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                logger.warning("Cannot remove temp file %s: %s", path, exc)
-                continue
-            removed += 1
+            removed += remove_temp_file(self.archive_dir / folder / entry.temp_name)
         return removed
 
     def _all_posts(self) -> list[str]:
@@ -276,15 +275,13 @@ class Archive:
                 match = _POST_NAME_RE.search(name)
                 if not match or name.startswith(".") or store.has(match.group(1)):
                     continue
-                path = self.archive_dir / relative
-                try:
-                    post = archived_post(relative, path.read_text("utf-8"))
-                except FileNotFoundError:
+                if not (self.archive_dir / relative).is_file():
+                    continue  # noted in the journal, never renamed into place
+                post = read_post_file(self.archive_dir, relative)
+                if not isinstance(post, ArchivedPost):
+                    log_skip(*post)
                     continue
-                except (OSError, UnicodeDecodeError) as exc:
-                    logger.warning("Cannot read %s: %s", path, exc)
-                    continue
-                if post is not None and not store.has(post.code):
+                if not store.has(post.code):
                     store.add(post.record())
                     added += 1
         return added
