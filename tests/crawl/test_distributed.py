@@ -320,36 +320,49 @@ def test_redis_lost_mid_run_ends_the_writer_cleanly_posts_complete(tmp_path: Pat
 # --- kills ------------------------------------------------------------------------------------
 
 
+def single_then_a_worker(
+    tmp_path: Path, server: LoopbackServer, redis_url: str, client: redis.Redis
+) -> subprocess.Popen[str]:
+    """The single-process archive of *server* in ``tmp_path/single``, then a worker started
+    over the same feed, once it has handed three articles to the writer."""
+    single = run_crawl("eastmoney", tmp_path / "single", settings=few_at_a_time(server))
+    assert single.returncode == 0, single.stderr[-3000:]
+    server.reset()
+    settings = {**few_at_a_time(server), **distributed(redis_url, tmp_path / "w1")}
+    worker = start("eastmoney", tmp_path / "scratch", settings)
+    wait_for(lambda: client.llen("newscrawler:items") >= 3, what="three articles handed off")
+    return worker
+
+
+def finish_from_the_queue(tmp_path: Path, server: LoopbackServer, redis_url: str) -> str:
+    """A worker over a feed that lists none of the articles (only what the shared queue
+    holds can be fetched), then the writer."""
+    later = {**few_at_a_time(server), **distributed(redis_url, tmp_path / "w2")}
+    later["EASTMONEY_FEEDS"] = server.url + EMPTY_FEED
+    second = run_crawl("eastmoney", tmp_path / "scratch", settings=later)
+    assert second.returncode == 0, second.stderr[-3000:]
+    writer = run_crawl(
+        "writer",
+        tmp_path / "multi",
+        settings=distributed(redis_url, tmp_path / "state", REDIS_WRITER_IDLE_SECONDS="1"),
+    )
+    assert writer.returncode == 0, writer.stderr[-3000:]
+    return second.stderr
+
+
 def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
     routes, codes = slow_articles(24, 0.4)
     with serve(routes) as server, RedisServer() as redis_server:
         client = redis.Redis.from_url(redis_server.url)
-        single = run_crawl("eastmoney", tmp_path / "single", settings=few_at_a_time(server))
-        assert single.returncode == 0, single.stderr[-3000:]
-        server.reset()
-        settings = {**few_at_a_time(server), **distributed(redis_server.url, tmp_path / "w1")}
-        first = start("eastmoney", tmp_path / "scratch", settings)
-        wait_for(lambda: client.llen("newscrawler:items") >= 3, what="three articles handed off")
+        first = single_then_a_worker(tmp_path, server, redis_server.url, client)
         kill(first)
-        handed_before = client.llen("newscrawler:items")
-        assert handed_before < len(codes), "the worker finished before it was killed"
+        assert client.llen("newscrawler:items") < len(codes), "the worker finished before it was killed"
         taken = client.llen(f"newscrawler:taken:{client.zrange('newscrawler:workers', 0, 0)[0].decode()}")
         assert taken > 0, "the killed worker had no request in hand"
-        # The next run, once the killed worker's heartbeat ran out (2 s), over a feed that
-        # lists none of the articles: only what the shared queue holds, and what the killed
-        # worker had taken (queued again), can be fetched.
+        # Once the killed worker's heartbeat ran out (2 s): what it had taken is queued again.
         time.sleep(2.5)
-        later = {**few_at_a_time(server), **distributed(redis_server.url, tmp_path / "w2")}
-        later["EASTMONEY_FEEDS"] = server.url + EMPTY_FEED
-        second = run_crawl("eastmoney", tmp_path / "scratch", settings=later)
-        assert second.returncode == 0, second.stderr[-3000:]
-        assert "newscrawler/distributed/requeued" in second.stderr
-        writer = run_crawl(
-            "writer",
-            tmp_path / "multi",
-            settings=distributed(redis_server.url, tmp_path / "state", REDIS_WRITER_IDLE_SECONDS="1"),
-        )
-        assert writer.returncode == 0, writer.stderr[-3000:]
+        log = finish_from_the_queue(tmp_path, server, redis_server.url)
+        assert "newscrawler/distributed/requeued" in log
     assert tree(tmp_path / "multi") == tree(tmp_path / "single")
     assert len(tree(tmp_path / "single")) == len(codes) + 1  # the posts and one category page
 
@@ -358,32 +371,14 @@ def test_a_drained_worker_hands_back_what_it_had_and_the_next_one_finishes(tmp_p
     routes, codes = slow_articles(24, 0.4)
     with serve(routes) as server, RedisServer() as redis_server:
         client = redis.Redis.from_url(redis_server.url)
-        single = run_crawl("eastmoney", tmp_path / "single", settings=few_at_a_time(server))
-        assert single.returncode == 0, single.stderr[-3000:]
-        server.reset()
-        first = start(
-            "eastmoney",
-            tmp_path / "scratch",
-            {**few_at_a_time(server), **distributed(redis_server.url, tmp_path / "w1")},
-        )
-        wait_for(lambda: client.llen("newscrawler:items") >= 3, what="three articles handed off")
+        first = single_then_a_worker(tmp_path, server, redis_server.url, client)
         os.killpg(first.pid, signal.SIGTERM)  # systemctl stop
         code, log = finish(first)
         assert code == 130, log[-3000:]
         assert client.llen("newscrawler:items") < len(codes), "the worker finished before it was stopped"
         assert "are queued again" in log
         assert client.zcard("newscrawler:workers") == 0 and not client.keys("newscrawler:taken:*")
-        # At once (no heartbeat to run out), over a feed that lists none of the articles.
-        later = {**few_at_a_time(server), **distributed(redis_server.url, tmp_path / "w2")}
-        later["EASTMONEY_FEEDS"] = server.url + EMPTY_FEED
-        second = run_crawl("eastmoney", tmp_path / "scratch", settings=later)
-        assert second.returncode == 0, second.stderr[-3000:]
-        writer = run_crawl(
-            "writer",
-            tmp_path / "multi",
-            settings=distributed(redis_server.url, tmp_path / "state", REDIS_WRITER_IDLE_SECONDS="1"),
-        )
-        assert writer.returncode == 0, writer.stderr[-3000:]
+        finish_from_the_queue(tmp_path, server, redis_server.url)  # at once: no heartbeat to wait for
     assert tree(tmp_path / "multi") == tree(tmp_path / "single")
 
 
