@@ -293,35 +293,37 @@ def bootstrap(
     batch: dict[str, StoredArticle] = {}
     slug_counts: dict[str, Counter[str]] = {}
     worker_count = default_workers() if workers is None else workers
-    for result in _fingerprinted(base, files, worker_count, max(1, chunk_size)):
-        first, second = result
-        if not isinstance(first, StoredArticle):
-            kind, message = first, str(second)
-            log_skip(kind, message)
-            if kind == "unreadable":
-                stats.unreadable += 1
-            else:
-                stats.not_posts += 1
-            continue
-        record, outlet = first, str(second)
-        # Every outlet post teaches its slug, a duplicate file too.
-        if outlet and record.kind == KIND_OUTLET and record.slug:
-            slug_counts.setdefault(outlet, Counter())[record.slug] += 1
-        kept = batch.get(record.code) or store.get(record.code)
-        # (The same file recorded already: by a bootstrap that was killed half-way.)
-        if kept is not None and kept.path != record.path:
-            stats.duplicate_codes.setdefault(record.code, []).append(record.path)
-            logger.info(
-                "Archive holds article %s twice: keeping %s, ignoring %s", record.code, kept.path, record.path
-            )
-            continue
-        batch[record.code] = record
-        if len(batch) >= batch_size:
+    with store.bulk_load():
+        for result in _fingerprinted(base, files, worker_count, max(1, chunk_size)):
+            first, second = result
+            if not isinstance(first, StoredArticle):
+                kind, message = first, str(second)
+                log_skip(kind, message)
+                if kind == "unreadable":
+                    stats.unreadable += 1
+                else:
+                    stats.not_posts += 1
+                continue
+            record, outlet = first, str(second)
+            # Every outlet post teaches its slug, a duplicate file too.
+            if outlet and record.kind == KIND_OUTLET and record.slug:
+                slug_counts.setdefault(outlet, Counter())[record.slug] += 1
+            kept = batch.get(record.code) or (store.get(record.code) if store.has(record.code) else None)
+            # (The same file recorded already: by a bootstrap that was killed half-way.)
+            if kept is not None and kept.path != record.path:
+                stats.duplicate_codes.setdefault(record.code, []).append(record.path)
+                logger.info(
+                    "Archive holds article %s twice: keeping %s, ignoring %s", record.code, kept.path, record.path
+                )
+                continue
+            batch[record.code] = record
+            if len(batch) >= batch_size:
+                stats.posts += store.add_many(batch.values())
+                batch = {}
+        if batch:
             stats.posts += store.add_many(batch.values())
             batch = {}
     with store.transaction():
-        if batch:
-            stats.posts += store.add_many(batch.values())
         for outlet, counts in sorted(slug_counts.items()):
             # most_common keeps first-seen order among equal counts.
             slug = counts.most_common(1)[0][0]

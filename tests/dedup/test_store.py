@@ -708,3 +708,49 @@ def test_sqlite_survives_kill_9(tmp_path: Path) -> None:
             else:
                 assert all(store.has(f"20220329{i * 100 + j:010d}") for j in range(50))
         assert store.count() >= sum(1 if i % 10 else 50 for i in done)
+
+
+def _indexes(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        return {row[1] for row in conn.execute("PRAGMA index_list(articles)") if not row[1].startswith("sqlite_")}
+
+
+EVERY_INDEX = {"articles_text_hash", "articles_b0", "articles_b1", "articles_b2", "articles_b3"}
+
+
+def test_bulk_load_builds_the_indexes_once_at_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    with SQLiteStore(path) as store:
+        assert _indexes(path) == EVERY_INDEX
+        with store.bulk_load():
+            assert _indexes(path) == set()
+            store.add_many([record(code(1), text_hash=HASH_A, simhash=HIGH, figures=FIGS)])
+        assert _indexes(path) == EVERY_INDEX
+        # The lookups work (through the rebuilt indexes) and find what was loaded.
+        assert store.find_exact(HASH_A) == code(1)
+        assert store.find_near(HIGH ^ 0b101, figures=FIGS) == code(1)
+        with pytest.raises(RuntimeError), store.bulk_load():
+            raise RuntimeError("a bootstrap that fails")
+        assert _indexes(path) == EVERY_INDEX
+
+
+def test_a_bootstrap_killed_without_its_indexes_gets_them_from_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+
+    def killed(store: SeenStore) -> None:
+        with sqlite3.connect(path) as conn:  # what a kill inside bulk_load leaves
+            for name in EVERY_INDEX:
+                conn.execute(f"DROP INDEX {name}")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        open_store(path, killed)
+    assert _indexes(path) == set()
+    rebuilt = []
+
+    def bootstrap_again(store: SeenStore) -> None:
+        with store.bulk_load():
+            rebuilt.append(True)
+
+    open_store(path, bootstrap_again).close()
+    assert rebuilt == [True] and _indexes(path) == EVERY_INDEX

@@ -129,6 +129,10 @@ class SeenStore(Protocol):
 
     def count(self) -> int: ...
 
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """Many :meth:`add_many` calls at once (a bootstrap): indexes may be built at the end."""
+        ...
+
     def iter_codes(self) -> Iterator[str]:
         """Every recorded article code (the shared view of the distributed mode is made of them)."""
         ...

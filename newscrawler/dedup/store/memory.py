@@ -138,6 +138,12 @@ class MemoryStore:
         self._live()
         return len(self._articles)
 
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Many additions at once (nothing to defer in memory)."""
+        self._live()
+        yield
+
     def iter_codes(self) -> Iterator[str]:
         self._live()
         return iter(sorted(self._articles))

@@ -22,6 +22,7 @@ memory does not grow with the store.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -63,7 +64,6 @@ CREATE TABLE IF NOT EXISTS articles (
     date TEXT NOT NULL,
     figures INTEGER                -- signed 64-bit figures digest, NULL when unknown (schema 2)
 );
-CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash) WHERE text_hash IS NOT NULL;
 CREATE TABLE IF NOT EXISTS slugs (outlet TEXT PRIMARY KEY, slug TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rejected (code INTEGER PRIMARY KEY, reason TEXT NOT NULL);
@@ -71,6 +71,10 @@ CREATE TABLE IF NOT EXISTS rejected (code INTEGER PRIMARY KEY, reason TEXT NOT N
 
 #: The ``meta`` key prefix under which schema 2 kept the refused articles.
 _META_REJECTED_PREFIX = "rejected/"
+
+_TEXT_HASH_INDEX = """
+CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash) WHERE text_hash IS NOT NULL;
+"""
 
 # The band indexes of schema 2: (band, figures, simhash), covering both lookups (code is the rowid).
 _BAND_INDEXES = """
@@ -221,7 +225,7 @@ class SQLiteStore:
                 script = _MIGRATE_2_TO_3
                 logger.info("Migrating the seen-articles store %s to schema version 3 (refused articles)", self.path)
             elif version == 0:
-                script = _SCHEMA + _BAND_INDEXES
+                script = _SCHEMA + _TEXT_HASH_INDEX + _BAND_INDEXES
             else:
                 script = ""
             for statement in script.split(";"):
@@ -371,6 +375,24 @@ class SQLiteStore:
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Many :meth:`add_many` calls at once (a bootstrap): the lookup indexes are
+        dropped, then built once at the end, instead of updated row by row (about 3x
+        faster inserts), also when the block raises. A process killed in between leaves
+        them missing: the next bootstrap (the store is not marked bootstrapped) builds them."""
+        indexes = _TEXT_HASH_INDEX + _BAND_INDEXES
+        names = re.findall(r"INDEX IF NOT EXISTS (\w+)", indexes)
+        with self.transaction():
+            for name in names:
+                self._db.execute(f"DROP INDEX IF EXISTS {name}")
+        try:
+            yield
+        finally:
+            with self.transaction():
+                for statement in filter(None, (part.strip() for part in indexes.split(";"))):
+                    self._db.execute(statement)
 
     def iter_codes(self) -> Iterator[str]:
         for (code,) in self._db.execute("SELECT code FROM articles ORDER BY code"):
