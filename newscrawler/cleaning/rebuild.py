@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from lxml import etree
 
@@ -491,21 +491,7 @@ def _make_inline(out: list[_Item], tag: str, attrs: tuple[tuple[str, str], ...],
 
 def _wrap_inline(out: list[_Item], tag: str, attrs: tuple[tuple[str, str], ...], items: list[_Item]) -> None:
     """Wrap ``items`` in an inline element, split around the blocks among them."""
-    if _all_inline(items):
-        if items:
-            _make_inline(out, tag, attrs, items)
-        return
-    run: list[_Item] = []
-    for item in items:
-        if isinstance(item, str) or item.inline:
-            run.append(item)
-            continue
-        if run:
-            _make_inline(out, tag, attrs, run)
-            run = []
-        out.append(item)
-    if run:
-        _make_inline(out, tag, attrs, run)
+    _split_around_blocks(out, tag, attrs, items, _make_inline, keep_breaks=True)
 
 
 def _trim_start(items: list[_Item]) -> None:
@@ -574,9 +560,26 @@ def _split_text_block(
     out: list[_Item], tag: str, attrs: tuple[tuple[str, str], ...], items: list[_Item]
 ) -> None:
     """A ``p``/heading: inline content only; blocks inside it split it in parts."""
+    _split_around_blocks(out, tag, attrs, items, _make_text_block, keep_breaks=False)
+
+
+_Maker = Callable[[list[_Item], str, tuple[tuple[str, str], ...], list[_Item]], None]
+
+
+def _split_around_blocks(
+    out: list[_Item],
+    tag: str,
+    attrs: tuple[tuple[str, str], ...],
+    items: list[_Item],
+    make: _Maker,
+    *,
+    keep_breaks: bool,
+) -> None:
+    """Each run of inline ``items`` made into one element by *make* (``tag``, ``attrs``); the
+    blocks between the runs stay as they are, and so does a ``_BREAK`` with *keep_breaks*."""
     if _all_inline(items):
         if items:
-            _make_text_block(out, tag, attrs, items)
+            make(out, tag, attrs, items)
         return
     run: list[_Item] = []
     for item in items:
@@ -584,12 +587,12 @@ def _split_text_block(
             run.append(item)
             continue
         if run:
-            _make_text_block(out, tag, attrs, run)
+            make(out, tag, attrs, run)
             run = []
-        if item is not _BREAK:
+        if keep_breaks or item is not _BREAK:
             out.append(item)
     if run:
-        _make_text_block(out, tag, attrs, run)
+        make(out, tag, attrs, run)
 
 
 def _unwrap_stray(item: _Item, out: list[_Item]) -> None:
