@@ -199,8 +199,7 @@ class Archive:
                 store.reject_many(self.pending_rejections.items())
         self.pending_rejections.clear()
         self.journal.clear()
-        for callback in self.after_commit:
-            callback(store)
+        self._committed(store)
 
     def commit_rejections(self) -> None:
         """Record this run's refusals so far (no posts: the journal stays as it is)."""
@@ -209,12 +208,11 @@ class Archive:
             with store.transaction():
                 store.reject_many(self.pending_rejections.items())
             self.pending_rejections.clear()
+        self._committed(store)
+
+    def _committed(self, store: SeenStore) -> None:
         for callback in self.after_commit:
             callback(store)
-
-    def is_known(self, code: str) -> bool:
-        """Archived, or refused for good by an earlier run (or this one)."""
-        return self.open().has(code) or self.is_rejected(code)
 
     def is_rejected(self, code: str) -> bool:
         """Fetched and refused for good: not worth fetching again."""
@@ -234,12 +232,7 @@ class Archive:
     def close(self) -> None:
         if self.store is not None:
             try:
-                if self.pending_rejections:
-                    with self.store.transaction():
-                        self.store.reject_many(self.pending_rejections.items())
-                    self.pending_rejections.clear()
-                for callback in self.after_commit:
-                    callback(self.store)
+                self.commit_rejections()
             finally:
                 self.store.close()
                 self.store = None
@@ -361,9 +354,6 @@ class ArchiveSession:
     def is_known(self, code: str) -> bool:
         """Archived, or refused for good by an earlier run (or this one)."""
         return self.is_archived(code) or self.rejection(code) is not None
-
-    def is_rejected(self, code: str) -> bool:
-        return self.rejection(code) is not None
 
     def rejection(self, code: str) -> str | None:
         """Why the article *code* was refused for good (by an earlier run or this one), or None."""

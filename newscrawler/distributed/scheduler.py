@@ -58,8 +58,9 @@ def article_code(request: Request) -> str:
 
 class ArticleRequestQueue(FifoQueue):
     """scrapy-redis's FIFO queue of requests, each stored as ``<code>\\n<request>``: its
-    push queues a request only while no other live owner has the article (a claim
-    ``queued``), its pop makes the claim the popping worker's, each in one Lua script."""
+    push queues a request only while nobody else has the article (the claim becomes
+    ``q:<queue>``), its pop makes the claim the popping worker's and keeps the request in
+    that worker's taken list, each in one Lua script (:class:`Shared`)."""
 
     def __init__(self, server: Any, spider: Spider, key: str, serializer: Any = None) -> None:
         super().__init__(server, spider, key, serializer)
