@@ -13,7 +13,8 @@ holding every shingle already and as many others (warm: a crawl's cache after a 
 ``normalize_text``, ``text_hash`` and ``figures`` each strip the attributions
 (:func:`fingerprint` does it once for all three). The SimHash of these runs in C when the
 extension ``newscrawler.dedup._simhash`` is built (the first line says which), which uses no
-cache: its stream and warm figures are its cold ones again.
+cache: its stream and warm figures are its cold ones again; so do the scans for the letters
+and digits (``normalize_text``) and for the figures (``figures``).
 
 Then the C extension against the pure Python, on articles of 2-4 KB of text (UTF-8): the CPU
 time per ``fingerprint(text)`` call and per SimHash (``_simhash_normalized``), each with no
@@ -173,15 +174,22 @@ def make_compare_texts(count: int, seed: int = 4096) -> list[str]:
     return texts
 
 
+#: The fingerprint module's references to the functions of its C extension (None: the pure Python).
+EXTENSION_FUNCTIONS = ("_simhash_pairs", "_alnum_chars", "_raw_figures")
+
+
 @contextlib.contextmanager
 def pure_python() -> Iterator[None]:
-    """The fingerprint module without its C extension: the pure-Python SimHash."""
-    saved = fp._simhash_pairs
-    fp._simhash_pairs = None
+    """The fingerprint module without its C extension: the pure-Python SimHash, letters and
+    digits, and figures."""
+    saved = {name: getattr(fp, name) for name in EXTENSION_FUNCTIONS}
+    for name in EXTENSION_FUNCTIONS:
+        setattr(fp, name, None)
     try:
         yield
     finally:
-        fp._simhash_pairs = saved
+        for name, function in saved.items():
+            setattr(fp, name, function)
 
 
 def simhash_backend() -> str:

@@ -1,4 +1,5 @@
-/* The SimHash of newscrawler.dedup.fingerprint for 2-character shingles, in C.
+/* The SimHash of newscrawler.dedup.fingerprint for 2-character shingles, and its scans for
+ * letters and digits and for figures, in C.
  *
  * simhash_pairs(norm, DIGIT_WEIGHT) gives what the pure-Python _simhash_normalized(norm, 2,
  * None) gives, bit for bit: the set of distinct 2-character windows of norm (the whole text
@@ -8,7 +9,14 @@
  * of the result is set when twice the weight of the shingles having it set exceeds the
  * total weight. A text holding a surrogate code point (which UTF-8 cannot encode: the pure
  * Python raises) is refused with ValueError, and so is a weight outside 1..255.
- * tests/dedup/test_fingerprint.py checks it against the pure Python.
+ *
+ * And two scans of a text, each in one pass over it where the pure Python takes several:
+ * alnum_chars(text), the letters and digits of text (fingerprint._alnum_runs: the characters
+ * of [^\W_] in re, str.isalnum), and raw_figures(text), its figures as written with their
+ * minus signs (fingerprint._find_figures: _FIGURE_RE and _sign_positions). Both decide a
+ * character's class with CPython's own predicates, as re does (so by the running Python's
+ * Unicode database), and take any str (surrogates, NUL, every kind).
+ * tests/dedup/test_fingerprint.py checks all three against the pure Python.
  *
  * BLAKE2b: a compact version of the reference implementation by Jean-Philippe Aumasson,
  * Samuel Neves, Zooko Wilcox-O'Hearn and Christian Winnerlein (RFC 7693,
@@ -337,6 +345,164 @@ add_pairs(shingles_t *sh, int kind, const void *data, Py_ssize_t n, uint64_t *sl
     return 0;
 }
 
+/* ------------------------------------------------------------------ letters, digits and figures */
+
+/* Two character classes of the re module on str patterns, as bitmaps of the BMP filled at
+ * import from CPython's own predicates (so those of the running Python's Unicode database,
+ * whatever its version): [^\W_], a letter or digit (sre's \w is Py_UNICODE_ISALNUM or '_';
+ * the same as str.isalnum of the character), and \d, a decimal digit (sre's \d is
+ * Py_UNICODE_ISDECIMAL; str.isdecimal). One bit test per character instead of up to four
+ * calls; the characters beyond the BMP (rare) take the calls. A surrogate code point is in
+ * neither (category Cs). */
+static uint64_t alnum_bmp[0x10000 / 64];
+static uint64_t decimal_bmp[0x10000 / 64];
+
+static void
+init_classes(void)
+{
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        if (Py_UNICODE_ISALNUM(c)) {
+            alnum_bmp[c >> 6] |= (uint64_t)1 << (c & 63);
+        }
+        if (Py_UNICODE_ISDECIMAL(c)) {
+            decimal_bmp[c >> 6] |= (uint64_t)1 << (c & 63);
+        }
+    }
+}
+
+static inline int
+is_alnum(Py_UCS4 c)
+{
+    if (c < 0x10000) {
+        return (int)(alnum_bmp[c >> 6] >> (c & 63) & 1);
+    }
+    return Py_UNICODE_ISALNUM(c) ? 1 : 0;
+}
+
+static inline int
+is_decimal(Py_UCS4 c)
+{
+    if (c < 0x10000) {
+        return (int)(decimal_bmp[c >> 6] >> (c & 63) & 1);
+    }
+    return Py_UNICODE_ISDECIMAL(c) ? 1 : 0;
+}
+
+/* The minus signs of figures (fingerprint._MINUS_SIGNS: U+002D, U+2212, U+FE63, U+FF0D). */
+static inline int
+is_minus_sign(Py_UCS4 c)
+{
+    return c == '-' || c == 0x2212 || c == 0xFE63 || c == 0xFF0D;
+}
+
+/* The decimal points of figures ([.\uFF0E] of fingerprint._FIGURE_RE). */
+static inline int
+is_decimal_point(Py_UCS4 c)
+{
+    return c == '.' || c == 0xFF0E;
+}
+
+/* The characters after which a minus sign is a hyphen (fingerprint._NOT_BEFORE_SIGN): the
+ * ASCII Latin letters and digits and their full-width forms (U+FF10-U+FF5A, those of U+0030
+ * to U+007A). */
+static inline int
+is_before_hyphen(Py_UCS4 c)
+{
+    if (c >= 0xFF10 && c <= 0xFF5A) {
+        c -= 0xFF10 - 0x30;
+    }
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* The letters and digits of the n code points of data (of the given kind) copied to out (room
+ * for n code points of that kind), in order; returns their number. Needs no GIL. */
+static inline Py_ssize_t
+keep_alnum_of_kind(int kind, const void *data, Py_ssize_t n, void *out)
+{
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        /* written in any case, kept (the next one written after it) when alphanumeric: no
+         * branch to mispredict (out[kept] is within out: kept <= i) */
+        PyUnicode_WRITE(kind, out, kept, c);
+        kept += is_alnum(c);
+    }
+    return kept;
+}
+
+/* keep_alnum_of_kind, one loop per kind (PyUnicode_READ of a constant kind is one load). */
+static Py_ssize_t
+keep_alnum(int kind, const void *data, Py_ssize_t n, void *out)
+{
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND:
+        return keep_alnum_of_kind(PyUnicode_1BYTE_KIND, data, n, out);
+    case PyUnicode_2BYTE_KIND:
+        return keep_alnum_of_kind(PyUnicode_2BYTE_KIND, data, n, out);
+    default:
+        return keep_alnum_of_kind(PyUnicode_4BYTE_KIND, data, n, out);
+    }
+}
+
+/* The figures of the n code points of data (of the given kind), in order, as what
+ * fingerprint._find_figures finds: each run of decimal digits with its decimal part
+ * (_FIGURE_RE: a point and one digit or more; "1." and "1.x" end at the 1, "1.2.3" is 1.2 and
+ * 3), and with the minus sign right before it unless that sign follows a Latin letter or
+ * digit (_sign_positions: a sign is neither a digit nor a point, so it ends the figure before
+ * it, and the next figure starts right after it). Figure k is [bounds[2k], bounds[2k + 1]);
+ * returns their number. bounds: room for n + 1 (the digits of one figure and the next are at
+ * least one character apart, so there are at most (n + 1) / 2 figures). Needs no GIL. */
+static inline Py_ssize_t
+find_figures_of_kind(int kind, const void *data, Py_ssize_t n, Py_ssize_t *bounds)
+{
+#define AT(i) PyUnicode_READ(kind, data, (i))
+    Py_ssize_t count = 0;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!is_decimal(AT(i))) {
+            i++;
+            continue;
+        }
+        /* the digits */
+        Py_ssize_t start = i;
+        do {
+            i++;
+        } while (i < n && is_decimal(AT(i)));
+        /* the decimal part: a point followed by a digit, and the digits */
+        if (i + 1 < n && is_decimal_point(AT(i)) && is_decimal(AT(i + 1))) {
+            i += 2;
+            while (i < n && is_decimal(AT(i))) {
+                i++;
+            }
+        }
+        /* the sign: a minus sign right before the digits, first in the text or after a
+         * character that does not make it a hyphen */
+        if (start > 0 && is_minus_sign(AT(start - 1))
+            && (start == 1 || !is_before_hyphen(AT(start - 2)))) {
+            start--;
+        }
+        bounds[2 * count] = start;
+        bounds[2 * count + 1] = i;
+        count++;
+    }
+    return count;
+#undef AT
+}
+
+/* find_figures_of_kind, one loop per kind. */
+static Py_ssize_t
+find_figures(int kind, const void *data, Py_ssize_t n, Py_ssize_t *bounds)
+{
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND:
+        return find_figures_of_kind(PyUnicode_1BYTE_KIND, data, n, bounds);
+    case PyUnicode_2BYTE_KIND:
+        return find_figures_of_kind(PyUnicode_2BYTE_KIND, data, n, bounds);
+    default:
+        return find_figures_of_kind(PyUnicode_4BYTE_KIND, data, n, bounds);
+    }
+}
+
 /* ------------------------------------------------------------------ the module */
 
 /* Whether blake2b_8x4 may run on this CPU (set once, at import). */
@@ -442,8 +608,127 @@ surrogate:
     return NULL;
 }
 
+/* The output of alnum_chars on the stack (16 KiB): enough for texts of up to 4,096
+ * characters of any kind. */
+#define STACK_CHARS 4096
+
+PyDoc_STRVAR(alnum_chars_doc,
+"alnum_chars(text, /)\n"
+"--\n"
+"\n"
+"The letters and digits of text, in order: its characters c with c.isalnum(), which are those\n"
+"matching [^\\W_] in a str pattern of re (\"\".join(re.findall(r\"[^\\W_]+\", text))); text\n"
+"itself when it holds nothing else. A surrogate code point is neither a letter nor a digit.");
+
+static PyObject *
+alnum_chars(PyObject *module, PyObject *text)
+{
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "alnum_chars() argument must be str, not %.100s",
+                     Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) { /* a no-op since 3.12 */
+        return NULL;
+    }
+#endif
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+
+    /* The characters kept, of the kind of text (the result's kind may be smaller: made by
+     * PyUnicode_FromKindAndData, which finds it). */
+    Py_UCS4 stack_out[STACK_CHARS];
+    void *out = stack_out;
+    size_t size = (size_t)n * (size_t)kind;
+    if (size > sizeof stack_out) {
+        out = PyMem_RawMalloc(size);
+        if (out == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    Py_ssize_t kept;
+    Py_BEGIN_ALLOW_THREADS
+    kept = keep_alnum(kind, data, n, out);
+    Py_END_ALLOW_THREADS
+    PyObject *result;
+    if (kept == n && PyUnicode_CheckExact(text)) { /* nothing dropped (or nothing there) */
+        result = Py_NewRef(text);
+    }
+    else {
+        result = PyUnicode_FromKindAndData(kind, out, kept);
+    }
+    if (out != stack_out) {
+        PyMem_RawFree(out);
+    }
+    return result;
+}
+
+/* The bounds of raw_figures on the stack (16 KiB): enough for texts of up to 2,047 characters. */
+#define STACK_BOUNDS 2048
+
+PyDoc_STRVAR(raw_figures_doc,
+"raw_figures(text, /)\n"
+"--\n"
+"\n"
+"The figures of text as written, in order (a new list): newscrawler.dedup.fingerprint's\n"
+"_find_figures(text). Each is a run of decimal digits (str.isdecimal, the \\d of re) with its\n"
+"decimal part (a point, '.' or U+FF0E, and one digit or more), and with the minus sign\n"
+"('-', U+2212, U+FE63 or U+FF0D) right before it unless that sign follows an ASCII or\n"
+"full-width Latin letter or digit (a hyphen: COVID-19, 2022-04-21).");
+
+static PyObject *
+raw_figures(PyObject *module, PyObject *text)
+{
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "raw_figures() argument must be str, not %.100s",
+                     Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) { /* a no-op since 3.12 */
+        return NULL;
+    }
+#endif
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+
+    /* The figures' bounds found without the GIL, then their strings made with it. */
+    Py_ssize_t stack_bounds[STACK_BOUNDS];
+    Py_ssize_t *bounds = stack_bounds;
+    if (n + 1 > STACK_BOUNDS) {
+        bounds = PyMem_RawMalloc(((size_t)n + 1) * sizeof(Py_ssize_t));
+        if (bounds == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    Py_ssize_t count;
+    Py_BEGIN_ALLOW_THREADS
+    count = find_figures(kind, data, n, bounds);
+    Py_END_ALLOW_THREADS
+    PyObject *found = PyList_New(count);
+    for (Py_ssize_t k = 0; found != NULL && k < count; k++) {
+        PyObject *figure = PyUnicode_Substring(text, bounds[2 * k], bounds[2 * k + 1]);
+        if (figure == NULL) {
+            Py_CLEAR(found);
+            break;
+        }
+        PyList_SET_ITEM(found, k, figure);
+    }
+    if (bounds != stack_bounds) {
+        PyMem_RawFree(bounds);
+    }
+    return found;
+}
+
 static PyMethodDef simhash_methods[] = {
     {"simhash_pairs", (PyCFunction)(void (*)(void))simhash_pairs, METH_FASTCALL, simhash_pairs_doc},
+    {"alnum_chars", alnum_chars, METH_O, alnum_chars_doc},
+    {"raw_figures", raw_figures, METH_O, raw_figures_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -451,6 +736,7 @@ static int
 simhash_exec(PyObject *module)
 {
     init_spread();
+    init_classes();
     const char *blake2b = "scalar";
 #ifdef HAVE_BLAKE2B_8X4
     __builtin_cpu_init();
@@ -471,7 +757,8 @@ static PyModuleDef_Slot simhash_slots[] = {
 static struct PyModuleDef simhash_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "newscrawler.dedup._simhash",
-    .m_doc = "The SimHash of 2-character shingles in C (see newscrawler.dedup.fingerprint).",
+    .m_doc = "The SimHash of 2-character shingles, the letters and digits of a text and its figures, "
+             "in C (see newscrawler.dedup.fingerprint).",
     .m_size = 0,
     .m_methods = simhash_methods,
     .m_slots = simhash_slots,

@@ -11,7 +11,13 @@ docs/internals.md "Fingerprints: design notes".
 The SimHash of pairs (the fingerprints' shingles) runs in C when the optional extension
 ``newscrawler.dedup._simhash`` (``_simhash.c``, built by ``pip install``) is there: the same
 values bit for bit, about 9 times as fast as the pure Python here without a cache and 4
-times with a warm one (bench/bench_fingerprint.py); else in the pure Python.
+times with a warm one (bench/bench_fingerprint.py); else in the pure Python. So do two
+scans of the text, each in one pass: the letters and digits that normalization keeps
+(``alnum_chars``, for :func:`_alnum_runs`; NFKC and lower casing stay here) and the figures
+as written, with their minus signs (``raw_figures``, for :func:`_find_figures`; their ASCII
+forms and the removal of article codes stay here). They give the same strings as the pure
+Python, and make :func:`_alnum` and :func:`_figures` about 3.5 times as fast on a Chinese
+text of 1.4k characters (7 and 6 µs instead of 22 and 21).
 """
 
 from __future__ import annotations
@@ -151,15 +157,25 @@ def _without_editor_line(text: str) -> str:
     return text if match is None else text[: match.start()] + text[match.end() :]
 
 
+def _load_extension(name: str) -> Any:
+    """The function *name* of the C extension (``_simhash.<name>``), or None when the extension
+    is not built (an install without a compiler), or was built from an older ``_simhash.c``
+    that has no such function: the pure Python then."""
+    try:
+        from newscrawler.dedup import _simhash
+    except ImportError:
+        return None
+    return getattr(_simhash, name, None)
+
+
+#: ``alnum_chars(text)``: :func:`_alnum_runs` in C (one pass, no string per run), or None (no
+#: extension). tests/dedup/test_fingerprint.py checks the two give the same strings.
+_alnum_chars: Callable[[str], str] | None = _load_extension("alnum_chars")
+
+
 def _alnum(text: str) -> str:
     """The letters and digits of *text*, NFKC, lower case (the rest of :func:`normalize_text`)."""
-    # The punctuation and white space of most texts, each deleted in a C loop (no string per
-    # run of letters, as a regex would make); then the regex for what else is left, if any.
-    for char in _COMMON_GAPS:
-        if char in text:
-            text = text.replace(char, "")
-    if not text.isalnum():
-        text = "".join(_ALNUM_RUN_RE.findall(text))
+    text = _alnum_chars(text) if _alnum_chars is not None else _alnum_runs(text)
     # NFKC on what is left (full-width letters and digits, compatibility forms); CJK text
     # usually is NFKC already, and the check is much cheaper than the normalization.
     if unicodedata.is_normalized("NFKC", text):
@@ -172,6 +188,18 @@ def _alnum(text: str) -> str:
     text = text.lower()
     # NFKC and lower casing may leave a few non-alphanumerics (1/2 -> "1⁄2", "İ" -> "i" + combining dot).
     return text if text.isalnum() else _NOT_ALNUM_RE.sub("", text)
+
+
+def _alnum_runs(text: str) -> str:
+    """The characters of *text* that are letters or digits (``[^\\W_]``, ``str.isalnum``), in order."""
+    # The punctuation and white space of most texts, each deleted in a C loop (no string per
+    # run of letters, as a regex would make); then the regex for what else is left, if any.
+    for char in _COMMON_GAPS:
+        if char in text:
+            text = text.replace(char, "")
+    if not text.isalnum():
+        text = "".join(_ALNUM_RUN_RE.findall(text))
+    return text
 
 
 def _nfkc(text: str) -> str:
@@ -221,7 +249,24 @@ def figures(text: str) -> tuple[str, ...]:
     return _figures(_strip_attributions(text))
 
 
+#: ``raw_figures(stripped)``: :func:`_find_figures` in C (one pass for the figures and their
+#: signs), or None (no extension). tests/dedup/test_fingerprint.py checks the two give the same lists.
+_raw_figures: Callable[[str], list[str]] | None = _load_extension("raw_figures")
+
+
 def _figures(stripped: str) -> tuple[str, ...]:
+    found = _raw_figures(stripped) if _raw_figures is not None else _find_figures(stripped)
+    # Most texts need neither of these steps: one check of all the figures at once.
+    if not "".join(found).isascii():
+        found = [raw if raw.isascii() else _ascii_figure(raw) for raw in found]
+    if max(map(len, found), default=0) >= 18:
+        found = [value for value in found if len(value) != 18 or not is_code(value)]
+    return tuple(found)
+
+
+def _find_figures(stripped: str) -> list[str]:
+    """The figures of *stripped* as written, in order (:func:`figures` before its ASCII mapping
+    and the article codes' removal): ``_FIGURE_RE``, each with its sign (``_sign_positions``)."""
     signs = _sign_positions(stripped)
     if not signs:
         found: list[str] = _FIGURE_RE.findall(stripped)
@@ -234,12 +279,7 @@ def _figures(stripped: str) -> tuple[str, ...]:
             after = _FIGURE_RE.findall(stripped, start + 1, end)
             after[0] = stripped[start] + after[0]
             found += after
-    # Most texts need neither of these steps: one check of all the figures at once.
-    if not "".join(found).isascii():
-        found = [raw if raw.isascii() else _ascii_figure(raw) for raw in found]
-    if max(map(len, found), default=0) >= 18:
-        found = [value for value in found if len(value) != 18 or not is_code(value)]
-    return tuple(found)
+    return found
 
 
 def _sign_positions(text: str) -> list[int]:
@@ -407,19 +447,9 @@ def _majority(blob: bytes) -> int:
     return above | equal
 
 
-def _load_simhash_pairs() -> Callable[[str, int], int] | None:
-    """The C SimHash of pairs (``_simhash.simhash_pairs``), or None when the extension is
-    not built (an install without a compiler): the pure Python then."""
-    try:
-        from newscrawler.dedup._simhash import simhash_pairs
-    except ImportError:
-        return None
-    return simhash_pairs
-
-
 #: ``simhash_pairs(norm, DIGIT_WEIGHT)``: ``_simhash_normalized(norm, 2, None)`` in C, or None
 #: (no extension). tests/dedup/test_fingerprint.py checks the two give the same values.
-_simhash_pairs = _load_simhash_pairs()
+_simhash_pairs: Callable[[str, int], int] | None = _load_extension("simhash_pairs")
 
 
 def _simhash_normalized(norm: str, k: int, cache: MutableMapping[Any, bytes] | None) -> int:

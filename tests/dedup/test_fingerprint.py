@@ -189,25 +189,38 @@ FIGURES_DIFFER = {
 }
 
 
+#: The module's references to the functions of its C extension (None: the pure Python runs).
+EXTENSION_FUNCTIONS = ("_simhash_pairs", "_alnum_chars", "_raw_figures")
+
+
 @contextlib.contextmanager
 def pure_python() -> Iterator[None]:
-    """The module without its C extension, as where it is not built: the pure-Python SimHash."""
-    saved = fp._simhash_pairs
-    fp._simhash_pairs = None
+    """The module without its C extension, as where it is not built: the pure-Python SimHash,
+    letters and digits, and figures."""
+    saved = {name: getattr(fp, name) for name in EXTENSION_FUNCTIONS}
+    for name in EXTENSION_FUNCTIONS:
+        setattr(fp, name, None)
     try:
         yield
     finally:
-        fp._simhash_pairs = saved
+        for name, function in saved.items():
+            setattr(fp, name, function)
+
+
+def _assert_extension_loaded() -> None:
+    for name in EXTENSION_FUNCTIONS:
+        assert getattr(fp, name) is not None, f"the C extension is not built (make venv builds it): no {name}"
 
 
 @pytest.fixture(params=["extension", "pure"])
 def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each way the SimHash of pairs is computed: in C (newscrawler/dedup/_simhash.c), and in Python."""
+    """Each way the SimHash of pairs, the letters and digits and the figures are computed: in C
+    (newscrawler/dedup/_simhash.c), and in Python."""
     if request.param == "pure":
         with pure_python():
             yield "pure"
     else:
-        assert fp._simhash_pairs is not None, "the C extension is not built (make venv builds it)"
+        _assert_extension_loaded()
         yield "extension"
 
 
@@ -980,6 +993,8 @@ def test_the_extension_is_loaded() -> None:
     from newscrawler.dedup import _simhash
 
     assert fp._simhash_pairs is _simhash.simhash_pairs
+    assert fp._alnum_chars is _simhash.alnum_chars
+    assert fp._raw_figures is _simhash.raw_figures
     assert Path(_simhash.__file__).parent == Path(fp.__file__).parent
     assert _simhash.BLAKE2B in {"avx2x4", "scalar"}
 
@@ -991,7 +1006,10 @@ def test_the_module_works_without_the_extension() -> None:
         "sys.modules['newscrawler.dedup._simhash'] = None  # the import raises ImportError\n"
         "from newscrawler.dedup import fingerprint as fp\n"
         "text = sys.stdin.read()\n"
-        "print(fp._simhash_pairs is None, fp.simhash(text), fp.fingerprint(text).simhash)\n"
+        "print(fp._simhash_pairs is None, fp._alnum_chars is None, fp._raw_figures is None)\n"
+        "print(fp.simhash(text), fp.fingerprint(text).simhash, fp.fingerprint(text).figures)\n"
+        "print(fp.normalize_text(text))\n"
+        "print(','.join(fp.figures(text)))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
@@ -1003,7 +1021,12 @@ def test_the_module_works_without_the_extension() -> None:
         check=True,
         timeout=60,
     ).stdout.split()
-    assert out == ["True", str(simhash(SOLAR)), str(fingerprint(SOLAR).simhash)]
+    assert out == [
+        *("True", "True", "True"),
+        *(str(simhash(SOLAR)), str(fingerprint(SOLAR).simhash), str(fingerprint(SOLAR).figures)),
+        normalize_text(SOLAR),
+        ",".join(figures(SOLAR)),
+    ]
 
 
 def test_the_extension_gives_the_pinned_values() -> None:
@@ -1134,14 +1157,15 @@ def _fixture_texts() -> Iterator[str]:
 
 
 def test_the_extension_on_every_fixture_body() -> None:
-    _extension()
+    _assert_extension_loaded()
     count = 0
     for text in _fixture_texts():
         norm = normalize_text(text)
         _assert_extension_matches(norm)
+        _assert_scans_match(text)
         with pure_python():
-            expected = fingerprint(text)
-        assert fingerprint(text) == expected
+            expected = fingerprint(text), norm, figures(text)
+        assert (fingerprint(text), normalize_text(text), figures(text)) == expected
         count += len(norm) >= NEAR_MIN_CHARS
     assert count > 300  # the fixtures hold that many texts long enough for a SimHash
 
@@ -1174,7 +1198,216 @@ def test_the_extension_equals_the_pure_python(norm: str) -> None:
 @settings(max_examples=examples(500), deadline=None)
 @given(st.lists(st.one_of(_GOLDEN_ALPHABET, _PAIR_CHARACTERS), max_size=120).map("".join))
 def test_fingerprints_with_and_without_the_extension_are_equal(text: str) -> None:
-    _extension()
+    _assert_extension_loaded()
     with pure_python():
         expected = (fingerprint(text), simhash(text), simhash(text, cache={}))
     assert (fingerprint(text), simhash(text), simhash(text, cache={})) == expected
+
+
+# --------------------------------------------------------------------------- the C scans
+#
+# newscrawler/dedup/_simhash.c also finds the letters and digits of a text (alnum_chars, for
+# _alnum_runs) and its figures as written (raw_figures, for _find_figures): they must give
+# the pure Python's strings for every text, and _alnum, _figures and fingerprint() with them
+# the same values as without them.
+
+
+def _alnum_extension() -> Callable[[str], str]:
+    assert fp._alnum_chars is not None, "the C extension is not built (make venv builds it)"
+    return fp._alnum_chars
+
+
+def _figures_extension() -> Callable[[str], list[str]]:
+    assert fp._raw_figures is not None, "the C extension is not built (make venv builds it)"
+    return fp._raw_figures
+
+
+def _assert_scans_match(text: str) -> None:
+    """The C scans of *text* give what the pure Python gives (exact ``str`` and ``list``:
+    ``==`` also tells a string of a needlessly wide kind), and so do ``_alnum`` and ``_figures``."""
+    kept = _alnum_extension()(text)
+    assert type(kept) is str
+    assert kept == fp._alnum_runs(text)
+    found = _figures_extension()(text)
+    assert type(found) is list
+    assert all(type(figure) is str for figure in found)
+    assert found == fp._find_figures(text)
+    with pure_python():
+        expected = fp._alnum(text), fp._figures(text)
+    assert (fp._alnum(text), fp._figures(text)) == expected
+
+
+def _chunks_of_every_character(size: int = 4096) -> Iterator[tuple[int, str]]:
+    """All the code points (surrogates too), *size* at a time, with the first of each."""
+    for start in range(0, len(ALL_CHARACTERS), size):
+        yield start, ALL_CHARACTERS[start : start + size]
+
+
+def test_alnum_chars_keeps_what_re_keeps_of_every_character() -> None:
+    r"""For every code point: kept by the C scan exactly when ``[^\W_]`` (the pure Python's
+    regex) matches it, which is when it ``isalnum()``; in strings of each kind."""
+    alnum_chars = _alnum_extension()
+    mismatches = [
+        hex(start)
+        for start, chunk in _chunks_of_every_character()
+        if alnum_chars(chunk) != "".join(re.findall(r"[^\W_]", chunk))
+        or alnum_chars(chunk) != "".join(char for char in chunk if char.isalnum())
+    ]
+    assert mismatches == []
+    for text in (ALL_CHARACTERS[:128], ALL_CHARACTERS[:256], ALL_CHARACTERS[:0x10000], ALL_CHARACTERS):
+        assert alnum_chars(text) == fp._alnum_runs(text)
+
+
+#: Each code point c in the places where raw_figures decides on it: alone (a decimal digit,
+#: \d, is a figure), before a minus sign and a digit (a Latin letter or digit makes it a
+#: hyphen), between a space and a digit (a minus sign?), between digits (a decimal point?),
+#: and after a minus sign (a sign needs a decimal digit after it).
+_FIGURE_PLACES: list[Callable[[str], str]] = [
+    lambda c: c + " ",
+    lambda c: c + "-1 ",
+    lambda c: " " + c + "1 ",
+    lambda c: "1" + c + "2 ",
+    lambda c: "-" + c + " ",
+]
+
+
+def test_raw_figures_decide_as_the_pure_python_for_every_character() -> None:
+    raw_figures = _figures_extension()
+    mismatches = []
+    for place, make in enumerate(_FIGURE_PLACES):
+        for start, chunk in _chunks_of_every_character():
+            text = "".join(map(make, chunk))
+            if raw_figures(text) != fp._find_figures(text):
+                mismatches.append((place, hex(start)))
+    assert mismatches == []
+    assert raw_figures(" ".join(ALL_CHARACTERS)) == [char for char in ALL_CHARACTERS if char.isdecimal()]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("1", ["1"]),
+        ("-1", ["-1"]),  # a sign at the start
+        ("-", []),
+        ("1.", ["1"]),  # a decimal part needs a digit after the point
+        (".5", ["5"]),
+        ("-.5", ["5"]),
+        ("1.-2", ["1", "-2"]),
+        ("1..2", ["1", "2"]),
+        ("1.2.3", ["1.2", "3"]),
+        ("1．5，１.５，１．٥", ["1．5", "１.５", "１．٥"]),  # full-width point, mixed scripts
+        ("--5", ["-5"]),
+        ("−3 －3 ﹣3", ["−3", "－3", "﹣3"]),
+        ("‐3 –3 —3 ﹘3", ["3", "3", "3", "3"]),  # hyphens and dashes are no minus signs
+        ("a-1 Z-1 9-1 Ａ-1 ｚ-1 ９-1", ["1", "1", "9", "1", "1", "1", "９", "1"]),  # hyphens
+        ("é-1 中-1 ٣-1 _-1 ²-1", ["-1", "-1", "٣", "-1", "-1", "-1"]),  # signs
+        ("-² ²3 -²3 ①2", ["3", "3", "2"]),  # superscripts are digits, not decimal ones
+        ("1\x002 -\x001 \x00-1", ["1", "2", "1", "-1"]),  # NUL
+        ("𝟏.𝟐 -𝟑 𞥐-1", ["𝟏.𝟐", "-𝟑", "𞥐", "-1"]),  # beyond the BMP
+        ("-\ud8001 \udc00-2 1\ud800", ["1", "-2", "1"]),  # lone surrogates
+        ("COVID-19，2022-04-21，-5%", ["19", "2022", "04", "21", "-5"]),
+    ],
+)
+def test_raw_figures_edge_cases(text: str, expected: list[str]) -> None:
+    assert _figures_extension()(text) == expected
+    _assert_scans_match(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", ""),
+        ("abc", "abc"),
+        ("a b_c", "abc"),
+        ("_", ""),
+        ("中，国。\u3000股", "中国股"),
+        ("x\x00y", "xy"),
+        ("a\ud800b\udfff", "ab"),  # a lone surrogate is not alphanumeric
+        ("²½Ⅻ①", "²½Ⅻ①"),  # digits and numbers of every kind are
+        ("e\u0301", "e"),  # a combining mark is not
+        ("𠀀-😀-𝟏", "𠀀𝟏"),
+        ("ÿé", "ÿé"),
+    ],
+)
+def test_alnum_chars_edge_cases(text: str, expected: str) -> None:
+    assert _alnum_extension()(text) == expected
+    _assert_scans_match(text)
+
+
+def test_alnum_chars_returns_the_text_itself_when_it_is_all_letters_and_digits() -> None:
+    alnum_chars = _alnum_extension()
+    text = "中国人民银行2022"
+    assert alnum_chars(text) is text
+
+    class Text(str):
+        pass
+
+    kept = alnum_chars(Text(text))
+    assert type(kept) is str
+    assert kept == text
+
+
+def test_the_scans_refuse_what_is_not_a_str() -> None:
+    for scan in (_alnum_extension(), _figures_extension()):
+        with pytest.raises(TypeError):
+            scan(b"abc")  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            scan()  # type: ignore[call-arg]
+        with pytest.raises(TypeError):
+            scan("abc", "def")  # type: ignore[call-arg]
+
+
+#: The characters of the random texts: those the scans decide on, of every kind.
+_SCAN_ALPHABET = [
+    *"0123456789abcxyzABCXYZ",
+    *"０１５９ＡＺａｚ",  # full-width digits and letters
+    *"٠٣٩۰۳۹०३९০৩๑๓߀᠐꘠",  # decimal digits of other scripts
+    *"𝟎𝟏𝟗𑁦𞥐",  # decimal digits beyond the BMP
+    *"²³¹⁰₀₉①⑩½¼Ⅻ〇十",  # digits and numbers that are not decimal digits
+    *".．。·",  # points
+    *"-−－﹣",  # minus signs
+    *"‐‑‒–—―⁃﹘⸺",  # hyphens and dashes
+    *"中国股份公司营收万",
+    *" \t\n\u3000\xa0_\x00",
+    *"\ud800\udbff\udc00\udfff",  # lone surrogates
+    *"𠀀𪚥😀𝐀𝑎",  # letters and symbols beyond the BMP
+    *"éßÿªµºİ\u0301ﬁ",
+    *fp._COMMON_GAPS,
+]
+#: The same, restricted to 1-byte and 2-byte code points: texts of each kind.
+_SCAN_ALPHABETS = [
+    [char for char in _SCAN_ALPHABET if ord(char) < 0x80],
+    [char for char in _SCAN_ALPHABET if ord(char) < 0x100],
+    [char for char in _SCAN_ALPHABET if ord(char) < 0x10000],
+    _SCAN_ALPHABET,
+]
+
+
+def _scan_texts() -> Iterator[str]:
+    """A few thousand random texts of the scan alphabet (fixed seed), short and long, of every
+    kind; some longer than the buffers the scans keep on the stack."""
+    rng = random.Random(1421)
+    for i in range(4000):
+        alphabet = _SCAN_ALPHABETS[i % len(_SCAN_ALPHABETS)]
+        size = rng.choice([rng.randint(0, 6), rng.randint(0, 40), rng.randint(0, 400)])
+        yield "".join(rng.choices(alphabet, k=size))
+    for alphabet in _SCAN_ALPHABETS:
+        for size in (2046, 2047, 2048, 4096, 4097, 8193, 20_000):
+            yield "".join(rng.choices(alphabet, k=size))
+
+
+def test_the_scans_equal_the_pure_python_on_random_texts() -> None:
+    _assert_extension_loaded()
+    for text in _scan_texts():
+        _assert_scans_match(text)
+        with pure_python():
+            expected = fingerprint(text), normalize_text(text), figures(text)
+        assert (fingerprint(text), normalize_text(text), figures(text)) == expected
+
+
+def test_the_scans_on_every_golden_edge_case() -> None:
+    pairs = [*MUST_MERGE.values(), *FIGURES_DIFFER.values(), *MUST_NOT_MERGE.values()]
+    for text in [*GOLDEN_EDGE_CASES, *(text for pair in pairs for text in pair)]:
+        _assert_scans_match(text)
+        _assert_scans_match(html_to_text(text))
