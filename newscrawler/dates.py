@@ -16,6 +16,9 @@ _CJK_DATE_RE = re.compile(
 _EPOCH_RE = re.compile(r"^\d{10}(?:\d{3})?$")
 #: ``20220328170437``, ``202203281704``, ``20220328``: compact stamps some APIs use.
 _COMPACT_RE = re.compile(r"^((?:19|20)\d{6})(\d{4}(?:\d{2})?)?$")
+#: ``2022-03-28 17:04:37``, the feeds' and the text API's format: ``datetime.fromisoformat``
+#: reads it as dateutil's ``isoparse`` does, a few times faster (others take the long way).
+_PLAIN_RE = re.compile(r"^(?:19|20)\d\d-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?$", re.ASCII)
 _MIN_YEAR = 1990
 _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
@@ -39,6 +42,31 @@ def parse_date(raw: object) -> datetime | None:
     text = " ".join(raw.split())
     if not text or len(text) > 64:
         return None
+    parsed = _parse_plain(text) if _PLAIN_RE.match(text) else None
+    if parsed is None:
+        parsed = _parse_text(text)
+        if parsed is None:
+            return None
+    try:
+        parsed = parsed.replace(tzinfo=BEIJING) if parsed.tzinfo is None else parsed.astimezone(BEIJING)
+    except (ValueError, OverflowError):  # an offset of a day or more, a date at the calendar's ends
+        return None
+    if parsed.year < _MIN_YEAR:
+        return None
+    return parsed.replace(microsecond=0)
+
+
+def _parse_plain(text: str) -> datetime | None:
+    """``2022-03-28 17:04:37`` (``_PLAIN_RE``), naive; None when it is no date (the long way
+    then refuses it too)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # 2022-02-30
+        return None
+
+
+def _parse_text(text: str) -> datetime | None:
+    """Every other format :func:`parse_date` reads, naive or aware; None when it is none of them."""
     compact = _COMPACT_RE.match(text)
     if compact:
         stamp = compact.group(1) + (compact.group(2) or "")
@@ -67,13 +95,7 @@ def parse_date(raw: object) -> datetime | None:
                     parsed = dateutil_parser.parse(text, yearfirst=True, dayfirst=False)
                 except (ValueError, OverflowError):
                     return None
-    try:
-        parsed = parsed.replace(tzinfo=BEIJING) if parsed.tzinfo is None else parsed.astimezone(BEIJING)
-    except (ValueError, OverflowError):  # an offset of a day or more, a date at the calendar's ends
-        return None
-    if parsed.year < _MIN_YEAR:
-        return None
-    return parsed.replace(microsecond=0)
+    return parsed
 
 
 def format_post_date(value: datetime) -> str:

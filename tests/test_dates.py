@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from newscrawler.dates import format_post_date, parse_date
@@ -49,3 +51,34 @@ def test_formats(raw: object, expected: str) -> None:
 )
 def test_unparseable(raw: object) -> None:
     assert parse_date(raw) is None
+
+
+def test_the_plain_format_read_fast_gives_what_the_long_way_gives() -> None:
+    """``2022-03-28 17:04:37`` is read by ``datetime.fromisoformat``; every value it accepts
+    (and the ones it refuses, which take the long way) gives what dateutil gives."""
+    from newscrawler.dates import _PLAIN_RE, _parse_plain, _parse_text
+
+    rng = random.Random(5)
+    texts = ["2022-02-30 10:00:00", "2022-01-01 24:00:00", "2022-13-01 00:00", "2024-02-29T23:59", "1900-01-01 00:00:00"]
+    for _ in range(3000):
+        texts.append(
+            f"{rng.randint(1900, 2099):04d}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}"
+            f"{rng.choice(' T')}{rng.randint(0, 25):02d}:{rng.randint(0, 60):02d}"
+            + (f":{rng.randint(0, 61):02d}" if rng.random() < 0.8 else "")
+        )
+    fast = 0
+    for text in texts:
+        assert _PLAIN_RE.match(text), text
+        plain = _parse_plain(text)
+        if plain is not None:
+            fast += 1
+            assert plain == _parse_text(text), text
+        expected = _parse_text(text)
+        got = parse_date(text)
+        if expected is None:
+            assert got is None, text
+        else:
+            assert got is None or got.replace(tzinfo=None) == expected.replace(microsecond=0), text
+    assert fast > 1000  # most of them were read the fast way
+    # Other years (which _YEAR_RE refuses) are never read the fast way.
+    assert not _PLAIN_RE.match("2100-01-01 00:00:00") and not _PLAIN_RE.match("0999-01-01 00:00:00")

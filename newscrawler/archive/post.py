@@ -56,6 +56,8 @@ def _strip_controls(text: str) -> str:
     """Without control, surrogate, private-use and unassigned characters, nor invisible
     format characters (zero-width spaces, BOMs, bidi overrides that reorder what a
     reader sees): a title of nothing but those is empty."""
+    if text.isprintable():  # none of those (nor any separator but the space): the usual title
+        return text
     return "".join(
         ch
         for ch in text

@@ -507,3 +507,26 @@ def test_any_header_lines_read_the_same_without_yaml(lines: list[tuple[str, str]
     header = "\n".join(f"{key}: {value}" for key, value in lines)
     assert_header_as_yaml_reads_it(header)
     read_both_ways(f"---\n{header}\n---\n{BODY}")
+
+
+def test_strip_controls_shortcut_for_printable_text_keeps_what_the_rule_keeps() -> None:
+    """A printable text is returned as it is: it holds none of the characters the rule
+    removes (control, format, surrogate, private-use, unassigned; not white space, not
+    the joiners). Checked on every code point."""
+    import unicodedata
+
+    from newscrawler.archive.post import _KEEP_FORMAT, _strip_controls
+
+    every = [chr(code) for code in range(0x110000)]
+    removed = {
+        ch
+        for ch in every
+        if not ch.isspace()
+        and ch not in _KEEP_FORMAT
+        and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn")
+    }
+    assert not any(ch.isprintable() for ch in removed)
+    assert len(removed) > 800_000  # unassigned and private use, mostly
+    text = "".join(ch for ch in every if ch.isprintable())
+    assert _strip_controls(text) == text
+    assert _strip_controls("标题\u200b\x07\u3000x") == "标题\u3000x"
