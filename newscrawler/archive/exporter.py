@@ -18,7 +18,7 @@ from scrapy.exporters import BaseItemExporter
 from newscrawler.archive.fsutil import atomic_write, confined
 from newscrawler.archive.layout import POSTS_DIR
 from newscrawler.archive.post import PostTarget, render_category_page, render_post, share_url, target_for
-from newscrawler.items import KIND_EMNEWS
+from newscrawler.items import KIND_EMNEWS, Article
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class JekyllPostExporter(BaseItemExporter):
         self.share_url_template = share_url_template
 
     def _render(self, item: Any) -> tuple[str, str, PostTarget, str]:
-        adapter = ItemAdapter(item)
+        # An Article's fields as they are (the exporter's own item: no adapter), any other item through ItemAdapter.
+        adapter = item.__dict__ if isinstance(item, Article) else ItemAdapter(item)
         kind = adapter["kind"]
         target = target_for(
             code=adapter["code"],
