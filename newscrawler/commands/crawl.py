@@ -13,7 +13,9 @@ Scrapy's ``crawl`` command (a project command of the same name overrides a built
   first: a bad argument or setting is one log line and :attr:`~ExitStatus.USAGE`, before
   anything is fetched or locked;
 * Scrapy's settings, component and stats dumps are logged at DEBUG unless
-  ``NEWSCRAWLER_LOG_DUMPS`` is on (:func:`~newscrawler.logformatter.scrapy_dumps_at_debug`);
+  ``NEWSCRAWLER_LOG_DUMPS`` is on (:func:`~newscrawler.logformatter.scrapy_dumps_at_debug`),
+  and the project's and Scrapy's loggers are set to ``LOG_LEVEL``
+  (:func:`~newscrawler.logformatter.loggers_at`);
 * when the crawl is over, it exits with the status the
   :class:`~newscrawler.extensions.RunReport` extension decided, or 1 when the crawl did not
   start (Scrapy's convention; 2 stays a usage error).
@@ -38,7 +40,7 @@ from newscrawler.archive.layout import LOCK_FILE, TEMP_DIRS, WORKER_LOCK_FILE
 from newscrawler.archive.lock import LockHeld
 from newscrawler.archive.session import Archive, ArchiveSession
 from newscrawler.extensions import ExitStatus, RunReport
-from newscrawler.logformatter import scrapy_dumps_at_debug
+from newscrawler.logformatter import loggers_at, scrapy_dumps_at_debug
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +195,7 @@ class Command(ScrapyCrawlCommand):
             if self.settings.getbool("NEWSCRAWLER_LOG_DUMPS")
             else scrapy_dumps_at_debug()
         )
-        with quiet:
+        with quiet, loggers_at(self.settings["LOG_LEVEL"]):
             self._run(args, opts)
 
     def _run(self, args: list[str], opts: argparse.Namespace) -> None:
