@@ -57,6 +57,7 @@ class SkipKnownArticlesMiddleware:
             self.counters.inc("skipped", "rejected")
             logger.debug("Skipping %s: article %s was refused by an earlier run", request.url, code)
             raise IgnoreRequest(f"article {code} was refused by an earlier run")
+        self.session.run.unarchived.add(code)
         self._check_source(request)
         return None
 

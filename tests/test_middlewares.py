@@ -113,6 +113,15 @@ def test_new_explicit_and_non_article_requests_pass(crawl: Crawl) -> None:
     assert (crawl.stat("skipped/known"), crawl.stat("skipped/rejected")) == (0, 0)
 
 
+def test_the_articles_found_not_archived_are_remembered_for_the_dedup_step(crawl: Crawl) -> None:
+    _remember(crawl)
+    crawl.skip.process_request(article_request(NEW))
+    crawl.skip.process_request(article_request(KNOWN, **{EXPLICIT_META: True}))  # not asked
+    with pytest.raises(IgnoreRequest):
+        crawl.skip.process_request(article_request(REFUSED))
+    assert crawl.session.run.unarchived == {NEW}
+
+
 def test_a_request_for_a_disabled_text_source_is_not_sent(crawl: Crawl) -> None:
     crawl.spider.breaker.disabled.add("text_api")
     for request in (article_request(NEW), article_request(NEW, **{EXPLICIT_META: True})):

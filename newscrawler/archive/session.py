@@ -83,6 +83,10 @@ class RunState:
     slugs: dict[str, str] = field(default_factory=dict)
     #: article codes handled in this run.
     codes_this_run: set[str] = field(default_factory=set)
+    #: article codes the skip-known middleware found not archived before fetching them: the
+    #: dedup step does not ask the store again (only this run, in ``codes_this_run``, can
+    #: have archived them since).
+    unarchived: set[str] = field(default_factory=set)
     #: posts written by this run (paths relative to the archive).
     new_posts: list[str] = field(default_factory=list)
     #: records of this run's posts, visible to dedup before the batch is committed.

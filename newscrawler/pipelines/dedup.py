@@ -54,7 +54,8 @@ class DedupPipeline:
         store = self.session.open()
         if item.code in self.run.codes_this_run:
             raise self._duplicate("code", item, f"article {item.code} already handled in this run")
-        known = store.get(item.code)
+        # Not archived when the request was made, and not since (codes_this_run): no need to ask.
+        known = None if item.code in self.run.unarchived else store.get(item.code)
         if known is not None and (self.session.config.archive_dir / known.path).is_file():
             raise self._duplicate("known", item, f"article {item.code} archived as {known.path}")
         if len(self.run.shingle_cache) > SHINGLE_CACHE_LIMIT:

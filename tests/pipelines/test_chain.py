@@ -149,6 +149,22 @@ def test_known_article_from_an_earlier_run(chain: Chain) -> None:
     assert chain.stat("duplicates/known") == 1
 
 
+def test_the_store_is_not_asked_again_for_an_article_found_unarchived_before_its_fetch(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    get = chain.store.get
+    monkeypatch.setattr(chain.store, "get", lambda code: asked.append(code) or get(code))
+    chain.session.run.unarchived.add("202205101380000001")
+    chain.run(make("202205101380000001"))
+    assert asked == []
+    chain.run(make("202205101380000002", body_raw="<p>另一篇完全不同的公告，讲的是董事会换届选举和独立董事提名的事项安排。</p>"))
+    assert asked == ["202205101380000002"]  # not checked before its fetch (-a codes): asked
+    # A second item of the first code is still a duplicate (of this run).
+    with pytest.raises(DropItem, match="already handled in this run"):
+        chain.run(make("202205101380000001"))
+
+
 def test_batches_are_committed_by_size(tmp_path: Path) -> None:
     chain = Chain(tmp_path / "archive")
     writer = chain.pipelines[-1]
