@@ -10,12 +10,19 @@ B. ``scrapy runspider bench/bare_spider.py``: the same requests with the same pr
    download settings, no item processing (see that file for what "bare" means);
 C. ``scrapy crawl eastmoney -s ITEM_PIPELINES={}``: the project's spider, parsers,
    middlewares and extensions, items built and handed to Scrapy, but no pipelines. C/B is
-   the ceiling of A/B: what the pipelines could reach if they cost nothing.
+   the ceiling of A/B: what the pipelines could reach if they cost nothing;
+T. A with each pipeline timed (``bench/stage_timing.py``): the per-stage breakdown, CPU
+   time of the reactor thread inside each stage's ``process_item``, per article;
+D. B run from a folder without ``scrapy.cfg``: the bare spider on Scrapy's defaults
+   (8 requests at a time per host, cookies, no project settings). A/D is what the
+   project's whole crawl achieves against a plain Scrapy spider as one would write it.
 
 All are timed from the server's first request (the feed) to process exit, so interpreter
 and Scrapy start-up are left out; articles/s = N / that time. The headline is the median of
 the per-pair ratios A/B of articles/s (target: >= 0.8), which holds up on a noisy machine
-better than absolute times do.
+better than absolute times do. Before the runs, and before each pair, the bench measures
+what creating a file costs (``benchlib.file_create_us``; it waits for it to settle at the
+start), since on these machines it varies tenfold with what ran before.
 
 ``--profile`` adds a pipeline run and a bare run under pyinstrument (not timed) and
 prints the hot spots in ``newscrawler/`` (inclusive and own time, ms per article) and
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import pstats
 import statistics
 import sys
@@ -43,12 +51,15 @@ from benchlib import (
     bench_server,
     check_run,
     crawl_settings,
+    file_create_us,
     machine_line,
     make_articles,
     print_result,
     run_scrapy,
+    settle_filesystem,
     site_pages,
 )
+from stage_timing import read_stage_timing, timed_pipelines
 
 from newscrawler.dev.server import LoopbackServer
 
@@ -87,6 +98,33 @@ def run_bare(server: LoopbackServer, articles: int, concurrency: int) -> RunResu
     if result.counts.get("text", 0) != articles:
         raise SystemExit(f"bare run made {result.counts} requests, expected {articles} text requests")
     return result
+
+
+def run_bare_defaults(server: LoopbackServer, articles: int, tmp: Path) -> RunResult:
+    """B from *tmp* (no ``scrapy.cfg``): Scrapy's default settings, but for the feed and
+    text-API URLs and the log level."""
+    every = crawl_settings(server.url)
+    settings = {name: every[name] for name in ("EASTMONEY_FEEDS", "EASTMONEY_TEXT_URL", "LOG_LEVEL")}
+    result = run_scrapy(server, BARE_ARGS, settings, root=tmp)
+    check_run(result, "bare run on Scrapy's defaults")
+    if result.counts.get("text", 0) != articles:
+        raise SystemExit(f"bare run on Scrapy's defaults made {result.counts} requests")
+    return result
+
+
+def run_timed(
+    server: LoopbackServer, articles: int, tmp: Path, label: str, concurrency: int
+) -> dict[str, tuple[float, int]]:
+    """T: A with each pipeline timed; stage name -> (CPU seconds, items)."""
+    archive = tmp / label
+    settings = {**crawl_settings(server.url, archive, concurrency), "ITEM_PIPELINES": json.dumps(timed_pipelines())}
+    result = run_scrapy(server, PIPELINE_ARGS, settings, python_path=(BENCH,))
+    check_run(result, f"timed run {label}")
+    stages = read_stage_timing(result.stderr)
+    posts = len(list((archive / "_posts").glob("*.md")))
+    if posts != articles or not stages:
+        raise SystemExit(f"timed run {label} wrote {posts} posts, stages {stages}:\n{result.stderr[-3000:]}")
+    return stages
 
 
 # --------------------------------------------------------------------------- profile
@@ -234,25 +272,41 @@ def main() -> None:
     )
     rows: list[tuple[RunResult, RunResult]] = []
     spider_only: list[RunResult] = []
+    defaults: list[RunResult] = []
+    timed: list[dict[str, tuple[float, int]]] = []
+    creates: list[float] = []
     extra: dict[str, object] = {}
     with bench_server(pages) as server, tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp_name:
         tmp = Path(tmp_name)
+        settled = settle_filesystem(tmp)
         # Warm-up (not timed): page caches, .pyc files, first-run costs of both commands.
         run_bare(server, len(articles), args.concurrency)
+        print(f"creating a file: {settled:.0f} µs of CPU once settled")
         print(header)
         print("-" * len(header))
         for pair in range(1, args.pairs + 1):
+            creates.append(file_create_us(tmp))
             a = run_pipeline(server, len(articles), tmp, f"a{pair}", args.concurrency)
             b = run_bare(server, len(articles), args.concurrency)
             c = run_spider_only(server, len(articles), tmp, f"c{pair}", args.concurrency)
+            d = run_bare_defaults(server, len(articles), tmp)
+            timed.append(run_timed(server, len(articles), tmp, f"t{pair}", args.concurrency))
             rows.append((a, b))
             spider_only.append(c)
-            for label, r in (("pipeline", a), ("bare", b), ("spider", c)):
+            defaults.append(d)
+            for label, r in (("pipeline", a), ("bare", b), ("spider", c), ("defaults", d)):
                 print(
                     f"{pair:>4} {label:<9} {r.crawl_s:>8.2f} {r.wall_s:>7.2f} {r.cpu_s:>6.2f} {r.rate(len(articles)):>10.0f} "
                     f"{sum(r.counts.values()):>9}",
                     flush=True,
                 )
+            stages = timed[-1]
+            print(
+                f"{pair:>4} stages    "
+                + ", ".join(f"{name.removesuffix('Pipeline')} {cpu / n * 1e3:.3f}" for name, (cpu, n) in stages.items() if n)
+                + f" ms an article (creating a file before the pair: {creates[-1]:.0f} µs)",
+                flush=True,
+            )
         if args.profile:
             extra = profile_runs(server, len(articles), tmp, args.top, args.concurrency)
 
@@ -271,6 +325,17 @@ def main() -> None:
         (c.cpu_s - b.cpu_s) / n * 1e3 for (_, b), c in zip(rows, spider_only, strict=True)
     )
     bare_ms = statistics.median(b.cpu_s / n * 1e3 for _, b in rows)
+    defaults_ratios = [a.rate(n) / d.rate(n) for (a, _), d in zip(rows, defaults, strict=True)]
+    defaults_ratio = statistics.median(defaults_ratios)
+    # The per-stage breakdown: each stage's median over the timed runs, ms an article.
+    stage_ms = {
+        name.removesuffix("Pipeline").lower(): statistics.median(
+            run[name][0] / n * 1e3 for run in timed if name in run
+        )
+        for name in timed[0]
+        if timed[0][name][1]  # a stage that saw no item was not configured (images)
+    }
+    stages_ms = statistics.median(sum(cpu for cpu, _ in run.values()) / n * 1e3 for run in timed)
     print(
         f"\npipeline {pipeline_rate:,.0f} articles/s, bare {bare_rate:,.0f} articles/s (medians); "
         f"ratio pipeline/bare per pair: {', '.join(f'{r:.2f}' for r in ratios)}; "
@@ -280,7 +345,12 @@ def main() -> None:
         f"ceiling without pipelines (spider-only / bare) per pair: {', '.join(f'{r:.2f}' for r in ceilings)}; "
         f"median {ceiling:.2f}\n"
         f"CPU ms an article: bare run {bare_ms:.2f} (with start-up), added by the spider side {spider_ms:.2f}, "
-        f"added by the pipelines {pipeline_ms:.2f}"
+        f"added by the pipelines {pipeline_ms:.2f}\n"
+        f"per stage, in the crawl (CPU of the reactor thread in process_item, medians of {len(timed)} runs): "
+        + ", ".join(f"{name} {ms:.3f}" for name, ms in stage_ms.items())
+        + f"; all stages {stages_ms:.3f} ms an article (target <= 0.5: {'met' if stages_ms <= 0.5 else 'NOT met'})\n"
+        f"pipeline / bare spider on Scrapy's defaults per pair: {', '.join(f'{r:.2f}' for r in defaults_ratios)}; "
+        f"median {defaults_ratio:.2f}"
     )
     print_result(
         {
@@ -303,6 +373,12 @@ def main() -> None:
             "bare_cpu_ms_per_article": round(bare_ms, 3),
             "spider_cpu_ms_per_article": round(spider_ms, 3),
             "pipeline_cpu_ms_per_article": round(pipeline_ms, 3),
+            "stage_cpu_ms_per_article": {name: round(ms, 3) for name, ms in stage_ms.items()},
+            "stages_cpu_ms_per_article": round(stages_ms, 3),
+            "defaults_ratio": round(defaults_ratio, 4),
+            "defaults_ratios": [round(r, 4) for r in defaults_ratios],
+            "defaults_articles_per_s": round(statistics.median(d.rate(n) for d in defaults), 1),
+            "file_create_us": [round(c, 1) for c in creates],
             **extra,
         }
     )

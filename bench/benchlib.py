@@ -23,6 +23,7 @@ import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,11 +252,14 @@ def run_scrapy(
     prefix: list[str] | None = None,
     timeout: float = 600,
     root: Path = ROOT,
+    python_path: tuple[Path, ...] = (),
 ) -> RunResult:
     """Run ``python -m scrapy ARGS -s ...`` (or ``python PREFIX ARGS``) from the repository
-    (or from another checkout of it: *root*, whose code and ``scrapy.cfg`` are used)."""
+    (or from another checkout of it: *root*, whose code and ``scrapy.cfg`` are used; or
+    from a folder without a ``scrapy.cfg``: Scrapy's defaults), with *python_path* after
+    *root* on ``PYTHONPATH``."""
     server.reset()
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in (root, *python_path))}
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(
@@ -290,6 +294,36 @@ def check_run(result: RunResult, what: str) -> None:
 def print_result(result: dict[str, object]) -> None:
     """The machine-readable last line that ``bench/run_all.py`` collects."""
     print(RESULT_PREFIX + json.dumps(result, ensure_ascii=False, sort_keys=True), flush=True)
+
+
+def file_create_us(folder: Path, files: int = 400) -> float:
+    """CPU µs (user + system) this process spends creating an empty file in a new folder
+    under *folder* (the folders are left in place: a removal would slow the next creations).
+
+    On ext4 without a journal (as on the machines of BENCHMARKS.md) the kernel skips the
+    inodes freed in the last seconds when it allocates one, and a bench run just after a
+    mass removal (another bench's temporary archives) pays up to 10 times the usual cost
+    per post written: this tells a reader the state the runs were measured in."""
+    probe = Path(tempfile.mkdtemp(prefix="create-probe-", dir=folder))
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    for n in range(files):
+        os.close(os.open(probe / f"{n}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return used / files * 1e6
+
+
+def settle_filesystem(folder: Path, limit_us: float = 100.0, timeout: float = 60.0) -> float:
+    """Wait (up to *timeout* seconds) until creating a file in *folder* costs less than
+    *limit_us* twice in a row (see :func:`file_create_us`); returns the last figure."""
+    deadline = time.monotonic() + timeout
+    calm = 0
+    while True:
+        cost = file_create_us(folder)
+        calm = calm + 1 if cost < limit_us else 0
+        if calm >= 2 or time.monotonic() > deadline:
+            return cost
+        time.sleep(2)
 
 
 def machine_line() -> str:

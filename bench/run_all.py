@@ -193,8 +193,15 @@ def _status(ok: bool | None) -> str:
 Row = tuple[str, str, str, str]  # figure, value, target, status
 
 
+def _stages(stages: object) -> str:
+    if not isinstance(stages, dict):
+        return "—"
+    return ", ".join(f"{name} {_f(ms, '{:.3f}')}" for name, ms in stages.items())
+
+
 def rows_throughput(r: dict[str, object]) -> list[Row]:
     ratio = r.get("ratio")
+    stages = r.get("stages_cpu_ms_per_article")
     ratios = r.get("ratios") or []
     spread = f" (pairs {', '.join(_f(x) for x in ratios)})" if isinstance(ratios, list) else ""
     return [
@@ -220,6 +227,29 @@ def rows_throughput(r: dict[str, object]) -> list[Row]:
                     "spider_cpu_ms_per_article",
                     "pipeline_cpu_ms_per_article",
                 )
+            ),
+            "",
+            "—",
+        ),
+        (
+            "CPU ms an article in the pipelines, per stage in the crawl (bench/stage_timing.py)",
+            _stages(r.get("stage_cpu_ms_per_article")),
+            "",
+            "—",
+        ),
+        (
+            "CPU ms an article in the pipelines, all stages",
+            _f(r.get("stages_cpu_ms_per_article"), "{:.3f}"),
+            "<= 0.5",
+            _status(stages <= 0.5 if isinstance(stages, float) else None),
+        ),
+        (
+            "pipeline / bare spider on Scrapy's defaults, articles/s",
+            _f(r.get("defaults_ratio"))
+            + (
+                f" (pairs {', '.join(_f(x) for x in r['defaults_ratios'])})"
+                if isinstance(r.get("defaults_ratios"), list)
+                else ""
             ),
             "",
             "—",
