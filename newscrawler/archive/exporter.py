@@ -52,6 +52,8 @@ class JekyllPostExporter(BaseItemExporter):
         self.archive_dir = Path(archive_dir)
         self.site = site.rstrip("/")
         self.share_url_template = share_url_template
+        #: Category page (relative) -> its path, made once (the page itself is looked for each time).
+        self._category_paths: dict[str, Path] = {}
 
     def _render(self, item: Any) -> tuple[str, str, PostTarget, str]:
         # An Article's fields as they are (the exporter's own item: no adapter), any other item through ItemAdapter.
@@ -97,7 +99,9 @@ class JekyllPostExporter(BaseItemExporter):
         category_page = target.category_page
         category_written = False
         if category_page:
-            category_path = confined(self.archive_dir, category_page)
+            category_path = self._category_paths.get(category_page)
+            if category_path is None:
+                category_path = self._category_paths[category_page] = confined(self.archive_dir, category_page)
             # An existing category page (perhaps hand-edited, as on the real site) is kept;
             # its text is only rendered when it is missing.
             if not category_path.exists():

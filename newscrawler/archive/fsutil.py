@@ -35,7 +35,13 @@ def confined(root: Path, relative: str) -> Path:
 
 def temp_name(final: Path) -> Path:
     """The hidden temp file a write of *final* goes through: ``.<name>.<random>.tmp``."""
-    return final.with_name(f".{final.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    return Path(_temp_path(os.fspath(final)))
+
+
+def _temp_path(final: str) -> str:
+    """:func:`temp_name` on a ``str`` path (no pathlib: this runs once a post)."""
+    folder, name = os.path.split(final)
+    return os.path.join(folder, f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")  # noqa: PTH118 (hot path)
 
 
 def atomic_write(
@@ -61,7 +67,7 @@ def atomic_write(
             return False
     except FileNotFoundError:
         pass
-    tmp = os.fspath(temp_name(path))
+    tmp = _temp_path(final)
     if before_write is not None:
         before_write(os.path.basename(tmp))  # noqa: PTH119 (str path, hot path)
     try:

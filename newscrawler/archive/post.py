@@ -107,6 +107,8 @@ def normalize_outlet(raw: str) -> str:
     digits of any script (and the middle dot), nothing else; entities and tags removed."""
     text = markup_to_text(raw or "")
     text = unicodedata.normalize("NFKC", text)
+    if text.isalnum():  # the usual name: nothing to drop
+        return text
     kept = "".join(ch for ch in text if ch.isalnum() or ch in _OUTLET_KEEP)
     return kept.strip("".join(_OUTLET_KEEP))
 
