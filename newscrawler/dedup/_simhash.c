@@ -521,6 +521,24 @@ PyDoc_STRVAR(simhash_pairs_doc,
 "digit_weight (1 to 255) otherwise; bit i set when the shingles having it weigh more than\n"
 "half of the total. ValueError for a text holding a surrogate code point.");
 
+/* Check that text, argument `which` (" 1", or "" for the only one) of the function fn, is a
+ * str ready to be read: 0, or -1 with the exception set. */
+static int
+text_argument(PyObject *text, const char *fn, const char *which)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "%s() argument%s must be str, not %.100s", fn, which,
+                     Py_TYPE(text)->tp_name);
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) { /* a no-op since 3.12 */
+        return -1;
+    }
+#endif
+    return 0;
+}
+
 static PyObject *
 simhash_pairs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -530,9 +548,7 @@ simhash_pairs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *norm = args[0];
-    if (!PyUnicode_Check(norm)) {
-        PyErr_Format(PyExc_TypeError, "simhash_pairs() argument 1 must be str, not %.100s",
-                     Py_TYPE(norm)->tp_name);
+    if (text_argument(norm, "simhash_pairs", " 1") < 0) {
         return NULL;
     }
     long weight = PyLong_AsLong(args[1]);
@@ -543,11 +559,6 @@ simhash_pairs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "simhash_pairs() digit_weight must be from 1 to 255");
         return NULL;
     }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(norm) < 0) { /* a no-op since 3.12 */
-        return NULL;
-    }
-#endif
     Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
     int kind = PyUnicode_KIND(norm);
     const void *data = PyUnicode_DATA(norm);
@@ -624,16 +635,9 @@ static PyObject *
 alnum_chars(PyObject *module, PyObject *text)
 {
     (void)module;
-    if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "alnum_chars() argument must be str, not %.100s",
-                     Py_TYPE(text)->tp_name);
+    if (text_argument(text, "alnum_chars", "") < 0) {
         return NULL;
     }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(text) < 0) { /* a no-op since 3.12 */
-        return NULL;
-    }
-#endif
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -683,16 +687,9 @@ static PyObject *
 raw_figures(PyObject *module, PyObject *text)
 {
     (void)module;
-    if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "raw_figures() argument must be str, not %.100s",
-                     Py_TYPE(text)->tp_name);
+    if (text_argument(text, "raw_figures", "") < 0) {
         return NULL;
     }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(text) < 0) { /* a no-op since 3.12 */
-        return NULL;
-    }
-#endif
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
