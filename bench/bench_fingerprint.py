@@ -35,13 +35,14 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from newscrawler.dedup import fingerprint as fp
+from newscrawler.dedup.fingerprint import pure_python
 
 RESULT_PREFIX = "BENCH_RESULT "
 
@@ -172,24 +173,6 @@ def make_compare_texts(count: int, seed: int = 4096) -> list[str]:
         if low <= len(text.encode()) <= high:
             texts.append(text)
     return texts
-
-
-#: The fingerprint module's references to the functions of its C extension (None: the pure Python).
-EXTENSION_FUNCTIONS = ("_simhash_pairs", "_alnum_chars", "_raw_figures")
-
-
-@contextlib.contextmanager
-def pure_python() -> Iterator[None]:
-    """The fingerprint module without its C extension: the pure-Python SimHash, letters and
-    digits, and figures."""
-    saved = {name: getattr(fp, name) for name in EXTENSION_FUNCTIONS}
-    for name in EXTENSION_FUNCTIONS:
-        setattr(fp, name, None)
-    try:
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(fp, name, function)
 
 
 def simhash_backend() -> str:

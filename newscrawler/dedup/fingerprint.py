@@ -28,7 +28,8 @@ import operator
 import re
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, compress
 from typing import Any, cast
@@ -450,6 +451,24 @@ def _majority(blob: bytes) -> int:
 #: ``simhash_pairs(norm, DIGIT_WEIGHT)``: ``_simhash_normalized(norm, 2, None)`` in C, or None
 #: (no extension). tests/dedup/test_fingerprint.py checks the two give the same values.
 _simhash_pairs: Callable[[str, int], int] | None = _load_extension("simhash_pairs")
+
+
+#: The module's references to the functions of its C extension (each None: the pure Python runs).
+EXTENSION_FUNCTIONS = ("_simhash_pairs", "_alnum_chars", "_raw_figures")
+
+
+@contextmanager
+def pure_python() -> Iterator[None]:
+    """For the length of a ``with`` block, this module without its C extension, as where it
+    is not built: the pure-Python SimHash, letters and digits, and figures (for the tests and
+    benchmarks that compare the two)."""
+    names = globals()
+    saved = {name: names[name] for name in EXTENSION_FUNCTIONS}
+    names.update(dict.fromkeys(EXTENSION_FUNCTIONS))
+    try:
+        yield
+    finally:
+        names.update(saved)
 
 
 def _simhash_normalized(norm: str, k: int, cache: MutableMapping[Any, bytes] | None) -> int:

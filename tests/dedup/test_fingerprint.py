@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from newscrawler.dedup import fingerprint as fp
 from newscrawler.dedup.fingerprint import (
     DIGIT_WEIGHT,
+    EXTENSION_FUNCTIONS,
     NEAR_MAX_DISTANCE,
     NEAR_MIN_CHARS,
     SHINGLE_K,
@@ -38,6 +39,7 @@ from newscrawler.dedup.fingerprint import (
     is_near_duplicate,
     is_same_story,
     normalize_text,
+    pure_python,
     simhash,
     text_hash,
 )
@@ -187,24 +189,6 @@ FIGURES_DIFFER = {
     ),
     "another year": (ANNUAL, ANNUAL.replace("2022年度经营目标", "2023年度经营目标")),
 }
-
-
-#: The module's references to the functions of its C extension (None: the pure Python runs).
-EXTENSION_FUNCTIONS = ("_simhash_pairs", "_alnum_chars", "_raw_figures")
-
-
-@contextlib.contextmanager
-def pure_python() -> Iterator[None]:
-    """The module without its C extension, as where it is not built: the pure-Python SimHash,
-    letters and digits, and figures."""
-    saved = {name: getattr(fp, name) for name in EXTENSION_FUNCTIONS}
-    for name in EXTENSION_FUNCTIONS:
-        setattr(fp, name, None)
-    try:
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(fp, name, function)
 
 
 def _assert_extension_loaded() -> None:
@@ -427,18 +411,23 @@ def test_simhash_is_stable_across_processes() -> None:
     )
     results = set()
     for seed in ("0", "1", "12345"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            input=SOLAR,
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-            timeout=60,
-        ).stdout.split()
+        out = _python_words(code, SOLAR, PYTHONHASHSEED=seed)
         results.add((int(out[0]), out[1]))
     assert results == {(simhash(SOLAR), text_hash(SOLAR))}
+
+
+def _python_words(code: str, text: str, **env: str) -> list[str]:
+    """What *code* prints, split at white space, run by another interpreter of this
+    checkout with *text* on its standard input (and *env* in its environment)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        input=text,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        check=True,
+        timeout=60,
+    ).stdout.split()
 
 
 def test_simhash_values_are_pinned() -> None:
@@ -1011,16 +1000,7 @@ def test_the_module_works_without_the_extension() -> None:
         "print(fp.normalize_text(text))\n"
         "print(','.join(fp.figures(text)))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        input=SOLAR,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=60,
-    ).stdout.split()
+    out = _python_words(code, SOLAR)
     assert out == [
         *("True", "True", "True"),
         *(str(simhash(SOLAR)), str(fingerprint(SOLAR).simhash), str(fingerprint(SOLAR).figures)),
