@@ -28,11 +28,9 @@ from newscrawler.dev.redis import RedisServer
 from newscrawler.dev.server import Hangup, LoopbackServer, Ok, Route, Slow, closed_port
 from tests.conftest import REPO, crawl_command, run_crawl
 from tests.crawl.test_reliability import (
-    DOWNLOAD_TIMEOUT,
     FAKE,
     MEDIA_FEED,
-    PAGE_PATH,
-    TEXT_PATH,
+    eastmoney_of,
     media_record,
     text_answer,
     text_path,
@@ -54,20 +52,6 @@ def tree(archive: Path) -> dict[str, bytes]:
             if path.is_file():
                 files[str(path.relative_to(archive))] = path.read_bytes()
     return files
-
-
-def eastmoney_of(server: LoopbackServer, feeds: list[str], **extra: str) -> dict[str, str]:
-    base = server.url
-    return {
-        "EASTMONEY_FEEDS": ",".join(f if f.startswith("http") else base + f for f in feeds),
-        "EASTMONEY_TEXT_URL": base + TEXT_PATH,
-        "EASTMONEY_ARTICLE_URL": base + PAGE_PATH,
-        "DOWNLOAD_TIMEOUT": DOWNLOAD_TIMEOUT,
-        "RETRY_TIMES": "1",
-        "CONCURRENT_REQUESTS": "32",
-        "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
-        **extra,
-    }
 
 
 def distributed(redis_url: str, state: Path, **extra: str) -> dict[str, str]:

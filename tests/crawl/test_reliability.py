@@ -33,6 +33,7 @@ from newscrawler.dev.server import (
     FailFirst,
     Hangup,
     Huge,
+    LoopbackServer,
     Ok,
     Redirect,
     Route,
@@ -738,6 +739,22 @@ def expected_totals(cases: list[Case]) -> dict[str, int]:
     return dict(totals)
 
 
+def eastmoney_of(server: LoopbackServer, feeds: list[str], **extra: str) -> dict[str, str]:
+    """The settings of a crawl of the fake eastmoney on *server*: *feeds* (paths on it, or
+    URLs), its text API and article pages, short timeouts, one retry, 32 requests at a time."""
+    base = server.url
+    return {
+        "EASTMONEY_FEEDS": ",".join(f if f.startswith("http") else base + f for f in feeds),
+        "EASTMONEY_TEXT_URL": base + TEXT_PATH,
+        "EASTMONEY_ARTICLE_URL": base + PAGE_PATH,
+        "DOWNLOAD_TIMEOUT": DOWNLOAD_TIMEOUT,
+        "RETRY_TIMES": "1",
+        "CONCURRENT_REQUESTS": "32",
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
+        **extra,
+    }
+
+
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrawlResult]:
     """The crawl of the fake eastmoney: every fault and bad item, and good articles."""
@@ -745,16 +762,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrawlResult]:
     archive = root / "archive"
     with serve(FAKE.routes) as server:
         base = server.url
-        feeds = ",".join(f if f.startswith("http") else base + f for f in FAKE.feeds)
-        settings = {
-            "EASTMONEY_FEEDS": feeds,
-            "EASTMONEY_TEXT_URL": base + TEXT_PATH,
-            "EASTMONEY_ARTICLE_URL": base + PAGE_PATH,
-            "DOWNLOAD_TIMEOUT": DOWNLOAD_TIMEOUT,
-            "RETRY_TIMES": "1",
-            "CONCURRENT_REQUESTS": "32",
-            "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
-        }
+        settings = eastmoney_of(server, FAKE.feeds)
         started = time.monotonic()
         result = run_crawl("eastmoney", archive, settings=settings, timeout=120)
         elapsed = time.monotonic() - started
